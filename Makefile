@@ -1,0 +1,27 @@
+# ShortScience: `make run` starts everything on http://127.0.0.1:8000; `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench clean split
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	SHORTSCIENCE_DEMO_DATA=$${SHORTSCIENCE_DEMO_DATA:-true} SHORTSCIENCE_LOG_JSON=$${SHORTSCIENCE_LOG_JSON:-false} $(BIN)/shortscience run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) data artifacts .pytest_cache *.egg-info

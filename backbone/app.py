@@ -1,0 +1,214 @@
+"""The app factory every service and the gateway use.
+
+It adds what every process must have and nothing else: /healthz, /readyz, /metrics,
+problem+json for every error (never a stack trace), a request id that is read from or
+added to every request and bound to the logs, request metrics, a body-size limit, and,
+for internal services, the internal-secret check.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from backbone.errors import DomainError, RateLimited
+from backbone.identity import INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER, secret_matches
+from backbone.logs import correlation_id, get_logger, new_correlation_id
+from backbone.metrics import HTTP_LATENCY, HTTP_REQUESTS, render_metrics
+
+PROBLEM_JSON = "application/problem+json"
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+def problem_response(status: int, problem: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(problem), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialise a pydantic model (through its Rust serialiser) or plain data."""
+    body = content.model_dump_json().encode() if hasattr(content, "model_dump_json") else orjson.dumps(content)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _field_of(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    logger = get_logger("errors")
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return problem_response(exc.status, exc.to_problem(request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            message = err.get("msg", "invalid")
+            if err.get("type") == "json_invalid":
+                message = "request body is not valid JSON"
+            errors.append({"field": _field_of(err.get("loc", ())), "message": message})
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        problem = {
+            "type": "https://shortscience.org/problems/invalid",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": f"invalid field(s): {fields}",
+            "instance": request.url.path,
+            "errors": errors,
+        }
+        return problem_response(422, problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        problem = {
+            "type": "about:blank",
+            "title": titles.get(exc.status_code, "Error"),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return problem_response(exc.status_code, problem, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        logger.error("unhandled_error", path=request.url.path, exc_info=exc)
+        problem = {
+            "type": "about:blank",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "the server could not complete the request; it has been logged",
+            "instance": request.url.path,
+        }
+        return problem_response(500, problem)
+
+
+class EdgeMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware overhead): request id, metrics, body limit and,
+    for internal services, the internal secret."""
+
+    def __init__(self, app, *, service: str, max_body: int, internal_secret: str | None) -> None:
+        self.app = app
+        self.service = service
+        self.max_body = max_body
+        self.internal_secret = internal_secret
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        request_id = headers.get(REQUEST_ID_HEADER) or new_correlation_id()
+        if len(request_id) > 128 or not request_id.isprintable():
+            request_id = new_correlation_id()
+        token = correlation_id.set(request_id)
+        started = time.perf_counter()
+        status_holder = [500]
+        rid = request_id.encode("latin-1", "replace")
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid)]
+            await send(message)
+
+        try:
+            path = scope["path"]
+            if (
+                self.internal_secret is not None
+                and path not in OPEN_PATHS
+                and not secret_matches(headers.get(INTERNAL_SECRET_HEADER), self.internal_secret)
+            ):
+                problem = {"type": "about:blank", "title": "Forbidden", "status": 403,
+                           "detail": "internal service: requests must come through the gateway"}
+                return await problem_response(403, problem)(scope, receive, send_with_id)
+            length = headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                return await _too_large(self.max_body)(scope, receive, send_with_id)
+            await self.app(scope, _limited(receive, self.max_body), send_with_id)
+        except _BodyTooLarge:
+            await _too_large(self.max_body)(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            route_name = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(self.service, scope["method"], route_name, status_holder[0]).inc()
+            HTTP_LATENCY.labels(self.service, route_name).observe(time.perf_counter() - started)
+            correlation_id.reset(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> Response:
+    problem = {"type": "https://shortscience.org/problems/payload-too-large", "title": "Payload too large",
+               "status": 413, "detail": f"request body exceeds {limit} bytes",
+               "errors": [{"field": "body", "message": f"at most {limit} bytes"}]}
+    return problem_response(413, problem)
+
+
+def _limited(receive, limit: int):
+    seen = 0
+
+    async def wrapped():
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge()
+        return message
+
+    return wrapped
+
+
+def create_app(
+    service: str,
+    *,
+    lifespan=None,
+    ready_checks: dict[str, ReadyCheck] | None = None,
+    internal_secret: str | None = None,
+    max_body: int = 256 * 1024,
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    app = FastAPI(title=f"ShortScience {service}", lifespan=lifespan, **fastapi_kwargs)
+    install_error_handlers(app)
+    checks = dict(ready_checks or {})
+    app.state.ready_checks = checks
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return json_response({"status": "ok", "service": service})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        results = {}
+        for name, check in app.state.ready_checks.items():
+            try:
+                results[name] = bool(await check())
+            except Exception:
+                results[name] = False
+        ready = all(results.values())
+        return json_response({"ready": ready, "checks": results}, status=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
+
+    app.add_middleware(EdgeMiddleware, service=service, max_body=max_body, internal_secret=internal_secret)
+    return app

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from backbone.contracts.common import Paginated, Strict
+from backbone.events import PaperSnapshot
+from backbone.identity import Identity
+
+MAX_SUMMARY_CHARS = 100_000
+MAX_COMMENT_CHARS = 10_000
+
+Visibility = Literal["public", "private"]
+SummarySort = Literal["newest", "score"]
+
+
+class SummaryCreate(Strict):
+    body: str = Field(min_length=1, max_length=MAX_SUMMARY_CHARS)
+    visibility: Visibility = "public"
+    anonymous: bool = False
+
+
+class SummaryUpdate(Strict):
+    body: str | None = Field(default=None, min_length=1, max_length=MAX_SUMMARY_CHARS)
+    visibility: Visibility | None = None
+    anonymous: bool | None = None
+
+
+class VoteIn(Strict):
+    value: Literal[-1, 0, 1]
+
+
+class CommentCreate(Strict):
+    body: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
+
+
+class AuthorRead(BaseModel):
+    id: str
+    username: str
+
+
+class PaperBrief(BaseModel):
+    id: str
+    title: str
+    authors: list[str]
+    venue: str | None
+    venue_key: str | None
+    year: int | None
+
+
+class SummaryRead(BaseModel):
+    id: str
+    paper_id: str
+    paper: PaperBrief
+    body: str
+    body_html: str
+    score: int
+    author: AuthorRead | None
+    anonymous: bool
+    visibility: Visibility
+    hidden: bool
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+    comments: int
+    my_vote: int | None = None
+
+
+class SummaryPage(Paginated[SummaryRead]):
+    pass
+
+
+class RevisionRead(BaseModel):
+    revision: int
+    body: str
+    created_at: datetime
+
+
+class VoteResult(BaseModel):
+    score: int
+    my_vote: int
+
+
+class CommentRead(BaseModel):
+    id: str
+    summary_id: str
+    author: AuthorRead
+    body: str
+    body_html: str
+    hidden: bool
+    created_at: datetime
+
+
+class SummariesAPI(Protocol):
+    async def publish(self, paper: PaperSnapshot, data: SummaryCreate, actor: Identity) -> SummaryRead: ...
+    async def get(self, summary_id: str, viewer: Identity | None) -> SummaryRead: ...
+    async def revise(self, summary_id: str, data: SummaryUpdate, actor: Identity) -> SummaryRead: ...
+    async def revisions(self, summary_id: str, viewer: Identity | None) -> list[RevisionRead]: ...
+    async def delete(self, summary_id: str, actor: Identity) -> None: ...
+    async def hide(self, summary_id: str, actor: Identity) -> SummaryRead: ...
+    async def list_for_paper(
+        self, paper_id: str, *, sort: SummarySort, viewer: Identity | None, page: int, size: int
+    ) -> SummaryPage: ...
+    async def list(
+        self, *, sort: SummarySort, venue: str | None, year: int | None, viewer: Identity | None, page: int, size: int
+    ) -> SummaryPage: ...
+    async def vote(self, summary_id: str, value: int, actor: Identity) -> VoteResult: ...
+    async def comment(self, summary_id: str, data: CommentCreate, actor: Identity) -> CommentRead: ...
+    async def comments(self, summary_id: str, viewer: Identity | None) -> list[CommentRead]: ...
+    async def hide_comment(self, comment_id: str, actor: Identity) -> CommentRead: ...
+    async def counts_by_venue(self) -> dict[str, int]: ...
+    async def counts_by_year(self, venue_key: str) -> dict[int | None, int]: ...
+    async def ready(self) -> bool: ...

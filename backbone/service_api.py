@@ -1,0 +1,25 @@
+"""FastAPI dependencies for internal service routes: the identity the gateway forwarded."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backbone.errors import Unauthorized
+from backbone.identity import Identity, identity_from_headers
+
+
+def _viewer(request: Request) -> Identity | None:
+    return identity_from_headers(request.headers)
+
+
+def _actor(request: Request) -> Identity:
+    identity = identity_from_headers(request.headers)
+    if identity is None:
+        raise Unauthorized("sign in first")
+    return identity
+
+
+Viewer = Annotated[Identity | None, Depends(_viewer)]
+Actor = Annotated[Identity, Depends(_actor)]

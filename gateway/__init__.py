@@ -1,0 +1,1 @@
+"""The only public entry: routing, identity, auth, rate limits (and later the web pages)."""

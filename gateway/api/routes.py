@@ -1,0 +1,190 @@
+"""Public API v1. Thin: authenticate, rate-limit, call a service client, answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from backbone.app import json_response
+from backbone.contracts.papers import PaperCreate, PaperUpdate
+from backbone.contracts.summaries import CommentCreate, SummaryCreate, SummaryUpdate, VoteIn
+from backbone.errors import Forbidden
+from gateway.api.deps import CurrentSession, OptionalSession, Writer, client_address, state, viewer_of
+from gateway.identity.service import LoginIn, SignupIn, TokenIn
+from gateway.identity.store import User
+
+PageQ = Annotated[int, Query(ge=1, le=100_000)]
+SizeQ = Annotated[int, Query(ge=1, le=100)]
+SortQ = Annotated[Literal["newest", "score"], Query()]
+VenueQ = Annotated[str | None, Query(min_length=1, max_length=200)]
+YearQ = Annotated[int | None, Query(ge=1600, le=2100)]
+
+
+def _user_json(user: User) -> dict:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "display_name": user.display_name,
+        "roles": sorted(user.roles),
+        "created_at": datetime.fromtimestamp(user.created_at, UTC).isoformat(),
+    }
+
+
+def router() -> APIRouter:
+    r = APIRouter(prefix="/api/v1")
+
+    # -- identity ---------------------------------------------------------------------
+
+    @r.post("/auth/signup", status_code=201)
+    async def signup(request: Request, data: SignupIn):
+        gw = state(request)
+        gw.signup_limiter.hit(client_address(request), "sign-ups")
+        return json_response(_user_json(await gw.identity.signup(data)), 201)
+
+    @r.post("/auth/login")
+    async def login(request: Request, data: LoginIn):
+        gw = state(request)
+        gw.login_limiter.hit(client_address(request), "login attempts")
+        gw.login_limiter.hit("user:" + data.username.casefold(), "login attempts")
+        token = await gw.identity.login(data)
+        return json_response({"access_token": token, "token_type": "bearer",
+                              "expires_in": gw.identity.session_seconds})
+
+    @r.post("/auth/logout", status_code=204)
+    async def logout(request: Request, session: CurrentSession):
+        await state(request).identity.logout(session.user, session.token)
+        return Response(status_code=204)
+
+    @r.get("/me")
+    async def me(session: CurrentSession):
+        return json_response(_user_json(session.user))
+
+    @r.post("/me/tokens", status_code=201)
+    async def create_token(request: Request, data: TokenIn, session: Writer):
+        secret, token = await state(request).identity.create_api_token(session.user, data)
+        return json_response({"id": token.id, "name": token.name, "token": secret,
+                              "created_at": datetime.fromtimestamp(token.created_at, UTC).isoformat()}, 201)
+
+    @r.get("/me/tokens")
+    async def list_tokens(request: Request, session: CurrentSession):
+        tokens = await state(request).identity.list_api_tokens(session.user)
+        return json_response([{"id": t.id, "name": t.name,
+                               "created_at": datetime.fromtimestamp(t.created_at, UTC).isoformat()} for t in tokens])
+
+    @r.delete("/me/tokens/{token_id}", status_code=204)
+    async def revoke_token(request: Request, token_id: str, session: CurrentSession):
+        await state(request).identity.revoke_api_token(session.user, token_id)
+        return Response(status_code=204)
+
+    # -- papers -----------------------------------------------------------------------
+
+    @r.post("/papers", status_code=201)
+    async def register_paper(request: Request, data: PaperCreate, session: Writer):
+        return json_response(await state(request).papers.register(data, session.identity), 201)
+
+    @r.get("/papers")
+    async def list_papers(request: Request, venue: VenueQ = None, year: YearQ = None, page: PageQ = 1,
+                          size: SizeQ = 20):
+        return json_response(await state(request).papers.list(venue=venue, year=year, page=page, size=size))
+
+    @r.get("/papers/lookup")
+    async def lookup_paper(
+        request: Request,
+        doi: Annotated[str | None, Query(max_length=300)] = None,
+        arxiv: Annotated[str | None, Query(max_length=300)] = None,
+        dblp: Annotated[str | None, Query(max_length=300)] = None,
+    ):
+        return json_response(await state(request).papers.lookup(doi=doi, arxiv=arxiv, dblp=dblp))
+
+    @r.get("/papers/{paper_id}")
+    async def get_paper(request: Request, paper_id: str):
+        return json_response(await state(request).papers.get(paper_id))
+
+    @r.patch("/papers/{paper_id}")
+    async def update_paper(request: Request, paper_id: str, data: PaperUpdate, session: Writer):
+        if not session.identity.is_moderator:
+            raise Forbidden("only moderators may correct papers")
+        return json_response(await state(request).papers.update(paper_id, data, session.identity))
+
+    @r.get("/venues")
+    async def venues(request: Request):
+        gw = state(request)
+        counts = await gw.summaries.counts_by_venue()
+        items = await gw.papers.venues()
+        return json_response([{**v.model_dump(), "summaries": counts.get(v.key, 0)} for v in items])
+
+    @r.get("/venues/{key}/years")
+    async def venue_years(request: Request, key: str):
+        gw = state(request)
+        years = await gw.papers.venue_years(key)
+        counts = await gw.summaries.counts_by_year(key)
+        return json_response([{**y.model_dump(), "summaries": counts.get(y.year, 0)} for y in years])
+
+    # -- summaries --------------------------------------------------------------------
+
+    @r.post("/papers/{paper_id}/summaries", status_code=201)
+    async def publish(request: Request, paper_id: str, data: SummaryCreate, session: Writer):
+        gw = state(request)
+        paper = await gw.papers.get(paper_id)
+        return json_response(await gw.summaries.publish(paper.snapshot(), data, session.identity), 201)
+
+    @r.get("/papers/{paper_id}/summaries")
+    async def paper_summaries(request: Request, paper_id: str, session: OptionalSession, sort: SortQ = "score",
+                              page: PageQ = 1, size: SizeQ = 20):
+        gw = state(request)
+        result = await gw.summaries.list_for_paper(paper_id, sort=sort, viewer=viewer_of(session), page=page,
+                                                   size=size)
+        if result.total == 0:
+            await gw.papers.get(paper_id)  # an unknown paper is a 404, not an empty list
+        return json_response(result)
+
+    @r.get("/summaries")
+    async def list_summaries(request: Request, session: OptionalSession, sort: SortQ = "newest",
+                             venue: VenueQ = None, year: YearQ = None, page: PageQ = 1, size: SizeQ = 20):
+        return json_response(await state(request).summaries.list(
+            sort=sort, venue=venue, year=year, viewer=viewer_of(session), page=page, size=size))
+
+    @r.get("/summaries/{summary_id}")
+    async def get_summary(request: Request, summary_id: str, session: OptionalSession):
+        return json_response(await state(request).summaries.get(summary_id, viewer_of(session)))
+
+    @r.patch("/summaries/{summary_id}")
+    async def revise(request: Request, summary_id: str, data: SummaryUpdate, session: Writer):
+        return json_response(await state(request).summaries.revise(summary_id, data, session.identity))
+
+    @r.get("/summaries/{summary_id}/revisions")
+    async def revisions(request: Request, summary_id: str, session: OptionalSession):
+        items = await state(request).summaries.revisions(summary_id, viewer_of(session))
+        return json_response([i.model_dump(mode="json") for i in items])
+
+    @r.delete("/summaries/{summary_id}", status_code=204)
+    async def delete(request: Request, summary_id: str, session: Writer):
+        await state(request).summaries.delete(summary_id, session.identity)
+        return Response(status_code=204)
+
+    @r.post("/summaries/{summary_id}/hide")
+    async def hide(request: Request, summary_id: str, session: Writer):
+        return json_response(await state(request).summaries.hide(summary_id, session.identity))
+
+    @r.put("/summaries/{summary_id}/vote")
+    async def vote(request: Request, summary_id: str, data: VoteIn, session: Writer):
+        return json_response(await state(request).summaries.vote(summary_id, data.value, session.identity))
+
+    @r.post("/summaries/{summary_id}/comments", status_code=201)
+    async def comment(request: Request, summary_id: str, data: CommentCreate, session: Writer):
+        return json_response(await state(request).summaries.comment(summary_id, data, session.identity), 201)
+
+    @r.get("/summaries/{summary_id}/comments")
+    async def comments(request: Request, summary_id: str, session: OptionalSession):
+        items = await state(request).summaries.comments(summary_id, viewer_of(session))
+        return json_response([c.model_dump(mode="json") for c in items])
+
+    @r.post("/comments/{comment_id}/hide")
+    async def hide_comment(request: Request, comment_id: str, session: Writer):
+        return json_response(await state(request).summaries.hide_comment(comment_id, session.identity))
+
+    return r
+

@@ -1,0 +1,113 @@
+"""Builds the gateway app around whatever service clients it is given.
+
+`create_gateway_app` knows nothing of how services run: the all-in-one runner
+(`shortscience.allinone`) hands it the services' application objects, the split
+deployment (`create_http_gateway`) hands it aiohttp clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from backbone.app import create_app
+from backbone.eventlog.port import EventLog
+from backbone.outbox import OutboxRelay
+from backbone.runtime import Runtime, make_event_log
+from gateway.api.deps import GatewayState
+from gateway.api.routes import router
+from gateway.clients.http import PapersHttpClient, SummariesHttpClient
+from gateway.config import GatewaySettings
+from gateway.identity.service import IdentityService
+from gateway.identity.store import IdentityStore
+from gateway.ratelimit import RateLimiter
+
+StartHook = Callable[[FastAPI], Awaitable[None]]
+
+
+def build_identity_runtime(settings: GatewaySettings, event_log: EventLog, *, owns_event_log: bool) -> Runtime:
+    store = IdentityStore(settings.db_path("gateway"))
+    runtime = Runtime(name="gateway", event_log=event_log, api=None, resources=[store], owns_event_log=owns_event_log)
+    runtime.api = IdentityService(
+        store,
+        session_days=settings.session_days,
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        on_commit=runtime.wake_relay,
+    )
+    runtime.relay_factory = lambda: OutboxRelay("gateway", store.outbox(), event_log,
+                                                poll_interval=max(settings.poll_interval, 0.25))
+    return runtime
+
+
+def create_gateway_app(
+    settings: GatewaySettings,
+    *,
+    papers,
+    summaries,
+    event_log: EventLog,
+    runtimes: Sequence[Runtime] = (),
+    clients: Sequence = (),
+    on_started: Sequence[StartHook] = (),
+) -> FastAPI:
+    identity_rt = build_identity_runtime(settings, event_log, owns_event_log=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await identity_rt.start()
+        started: list[Runtime] = []
+        try:
+            for rt in runtimes:
+                await rt.start()
+                started.append(rt)
+            for client in clients:
+                await client.start()
+            for hook in on_started:
+                await hook(app)
+            yield
+        finally:
+            for client in clients:
+                await client.close()
+            for rt in reversed(started):
+                await rt.stop()
+            await identity_rt.stop()
+
+    async def services_ready() -> bool:
+        return bool(await papers.ready()) and bool(await summaries.ready())
+
+    app = create_app(
+        "gateway",
+        lifespan=lifespan,
+        ready_checks={"identity": identity_rt.ready, "services": services_ready},
+        max_body=settings.max_body_bytes,
+        internal_secret=None,
+    )
+    app.state.settings = settings
+    app.state.runtimes = [identity_rt, *runtimes]
+    app.state.gateway = GatewayState(
+        identity=identity_rt.api,
+        papers=papers,
+        summaries=summaries,
+        login_limiter=RateLimiter(settings.login_limit, settings.login_window),
+        signup_limiter=RateLimiter(settings.signup_limit, settings.signup_window),
+        write_limiter=RateLimiter(settings.write_limit, settings.write_window),
+    )
+    app.include_router(router())
+    return app
+
+
+def create_http_gateway(settings: GatewaySettings | None = None, on_started: Sequence[StartHook] = ()) -> FastAPI:
+    """The gateway alone, reaching separately running services over HTTP."""
+    settings = settings or GatewaySettings()
+    papers = PapersHttpClient(settings.papers_url, settings.internal_secret)
+    summaries = SummariesHttpClient(settings.summaries_url, settings.internal_secret)
+    return create_gateway_app(
+        settings,
+        papers=papers,
+        summaries=summaries,
+        event_log=make_event_log(settings),
+        clients=[papers, summaries],
+        on_started=on_started,
+    )

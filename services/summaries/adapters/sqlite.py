@@ -1,0 +1,358 @@
+"""Summaries, revisions, votes, comments and the outbox in the service's own SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from backbone.events import Event, PaperSnapshot
+from backbone.outbox import SqliteOutbox
+from backbone.sqlite import OUTBOX_TABLE, connect, migrate, transaction
+from services.summaries.domain.model import Comment, Summary
+from services.summaries.ports import DuplicateSummary, StaleWrite
+
+PRODUCER = "summaries"
+
+MIGRATIONS = [
+    """
+    CREATE TABLE summaries (
+        id TEXT PRIMARY KEY,
+        paper_id TEXT NOT NULL,
+        paper TEXT NOT NULL,
+        paper_version INTEGER NOT NULL,
+        venue_key TEXT,
+        year INTEGER,
+        author_id TEXT NOT NULL,
+        author_username TEXT NOT NULL,
+        body TEXT NOT NULL,
+        body_html TEXT NOT NULL,
+        renderer_version TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        anonymous INTEGER NOT NULL,
+        hidden INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        score INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        comment_count INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX summaries_one_per_author ON summaries(author_id, paper_id) WHERE deleted = 0;
+    CREATE INDEX summaries_paper ON summaries(paper_id, score DESC);
+    CREATE INDEX summaries_public_newest ON summaries(created_at DESC) WHERE visibility='public' AND hidden=0 AND deleted=0;
+    CREATE INDEX summaries_public_score ON summaries(score DESC, created_at DESC) WHERE visibility='public' AND hidden=0 AND deleted=0;
+    CREATE INDEX summaries_venue ON summaries(venue_key, year);
+    CREATE TABLE revisions (
+        summary_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (summary_id, revision)
+    );
+    CREATE TABLE votes (
+        summary_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (summary_id, user_id)
+    );
+    CREATE INDEX votes_user ON votes(user_id);
+    CREATE TABLE comments (
+        id TEXT PRIMARY KEY,
+        summary_id TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        author_username TEXT NOT NULL,
+        body TEXT NOT NULL,
+        body_html TEXT NOT NULL,
+        hidden INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX comments_summary ON comments(summary_id, created_at);
+    """
+    + OUTBOX_TABLE
+]
+
+_COLUMNS = (
+    "paper_id, paper, paper_version, venue_key, year, author_id, author_username, body, body_html, renderer_version,"
+    " visibility, anonymous, hidden, deleted, score, revision, comment_count, created_at, updated_at, version, id"
+)
+
+
+def _values(s: Summary) -> tuple:
+    return (
+        s.paper.paper_id,
+        s.paper.model_dump_json(),
+        s.paper.version,
+        s.paper.venue_key,
+        s.paper.year,
+        s.author_id,
+        s.author_username,
+        s.body,
+        s.body_html,
+        s.renderer_version,
+        s.visibility,
+        int(s.anonymous),
+        int(s.hidden),
+        int(s.deleted),
+        s.score,
+        s.revision,
+        s.comment_count,
+        s.created_at.isoformat(),
+        s.updated_at.isoformat(),
+        s.version,
+        s.id,
+    )
+
+
+def _summary(row: sqlite3.Row) -> Summary:
+    return Summary(
+        id=row["id"],
+        paper=PaperSnapshot.model_validate_json(row["paper"]),
+        author_id=row["author_id"],
+        author_username=row["author_username"],
+        body=row["body"],
+        body_html=row["body_html"],
+        renderer_version=row["renderer_version"],
+        visibility=row["visibility"],
+        anonymous=bool(row["anonymous"]),
+        hidden=bool(row["hidden"]),
+        deleted=bool(row["deleted"]),
+        score=row["score"],
+        revision=row["revision"],
+        comment_count=row["comment_count"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        version=row["version"],
+    )
+
+
+def _comment(row: sqlite3.Row) -> Comment:
+    return Comment(
+        id=row["id"],
+        summary_id=row["summary_id"],
+        author_id=row["author_id"],
+        author_username=row["author_username"],
+        body=row["body"],
+        body_html=row["body_html"],
+        hidden=bool(row["hidden"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+_PUBLIC = "visibility='public' AND hidden=0 AND deleted=0"
+
+
+class SqliteSummariesStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def start(self) -> None:
+        if self._conn is None:
+            self._conn = connect(self.path)
+            migrate(self._conn, MIGRATIONS)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        assert self._conn is not None, "store not started"
+        return self._conn
+
+    async def ping(self) -> bool:
+        return self.conn.execute("SELECT 1").fetchone() is not None
+
+    def outbox(self) -> SqliteOutbox:
+        return SqliteOutbox(self.conn)
+
+    def _queue(self, summary: Summary, events: Sequence[Event]) -> None:
+        SqliteOutbox.add(
+            self.conn,
+            [e.envelope(aggregate_id=summary.id, aggregate_version=summary.version, producer=PRODUCER) for e in events],
+        )
+
+    def _update(self, summary: Summary, expected_version: int) -> None:
+        cur = self.conn.execute(
+            f"UPDATE summaries SET ({_COLUMNS}) = ({','.join('?' * 21)}) WHERE id=? AND version=?",
+            (*_values(summary), summary.id, expected_version),
+        )
+        if cur.rowcount != 1:
+            raise StaleWrite(summary.id)
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def add(self, summary: Summary, events: Sequence[Event]) -> None:
+        try:
+            with transaction(self.conn):
+                self.conn.execute(
+                    f"INSERT INTO summaries({_COLUMNS}) VALUES ({','.join('?' * 21)})", _values(summary)
+                )
+                self.conn.execute(
+                    "INSERT INTO revisions(summary_id, revision, body, created_at) VALUES (?,?,?,?)",
+                    (summary.id, summary.revision, summary.body, summary.updated_at.isoformat()),
+                )
+                self._queue(summary, events)
+        except sqlite3.IntegrityError:
+            row = self.conn.execute(
+                "SELECT id FROM summaries WHERE author_id=? AND paper_id=? AND deleted=0",
+                (summary.author_id, summary.paper.paper_id),
+            ).fetchone()
+            if row is None:
+                raise
+            raise DuplicateSummary(row[0]) from None
+
+    async def save(
+        self, summary: Summary, expected_version: int, events: Sequence[Event], *, new_revision: bool = False
+    ) -> None:
+        with transaction(self.conn):
+            self._update(summary, expected_version)
+            if new_revision:
+                self.conn.execute(
+                    "INSERT INTO revisions(summary_id, revision, body, created_at) VALUES (?,?,?,?)",
+                    (summary.id, summary.revision, summary.body, summary.updated_at.isoformat()),
+                )
+            self._queue(summary, events)
+
+    async def save_vote(
+        self, summary: Summary, expected_version: int, user_id: str, value: int, events: Sequence[Event]
+    ) -> None:
+        with transaction(self.conn):
+            self._update(summary, expected_version)
+            if value == 0:
+                self.conn.execute("DELETE FROM votes WHERE summary_id=? AND user_id=?", (summary.id, user_id))
+            else:
+                self.conn.execute(
+                    "INSERT INTO votes(summary_id, user_id, value) VALUES (?,?,?)"
+                    " ON CONFLICT(summary_id, user_id) DO UPDATE SET value=excluded.value",
+                    (summary.id, user_id, value),
+                )
+            self._queue(summary, events)
+
+    async def add_comment(
+        self, summary: Summary, expected_version: int, comment: Comment, events: Sequence[Event]
+    ) -> None:
+        with transaction(self.conn):
+            self._update(summary, expected_version)
+            self.conn.execute(
+                "INSERT INTO comments(id, summary_id, author_id, author_username, body, body_html, hidden, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (comment.id, comment.summary_id, comment.author_id, comment.author_username, comment.body,
+                 comment.body_html, int(comment.hidden), comment.created_at.isoformat()),
+            )
+            self._queue(summary, events)
+
+    async def save_comment(
+        self, summary: Summary, expected_version: int, comment: Comment, events: Sequence[Event]
+    ) -> None:
+        with transaction(self.conn):
+            self._update(summary, expected_version)
+            self.conn.execute("UPDATE comments SET hidden=? WHERE id=?", (int(comment.hidden), comment.id))
+            self._queue(summary, events)
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def get(self, summary_id: str) -> Summary | None:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM summaries WHERE id=?", (summary_id,)).fetchone()
+        return _summary(row) if row else None
+
+    async def vote_of(self, summary_id: str, user_id: str) -> int:
+        row = self.conn.execute(
+            "SELECT value FROM votes WHERE summary_id=? AND user_id=?", (summary_id, user_id)
+        ).fetchone()
+        return row[0] if row else 0
+
+    async def votes_of(self, summary_ids: Sequence[str], user_id: str) -> dict[str, int]:
+        if not summary_ids:
+            return {}
+        marks = ",".join("?" * len(summary_ids))
+        rows = self.conn.execute(
+            f"SELECT summary_id, value FROM votes WHERE user_id=? AND summary_id IN ({marks})", (user_id, *summary_ids)
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    async def revisions(self, summary_id: str) -> list[tuple[int, str, str]]:
+        rows = self.conn.execute(
+            "SELECT revision, body, created_at FROM revisions WHERE summary_id=? ORDER BY revision DESC", (summary_id,)
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def get_comment(self, comment_id: str) -> Comment | None:
+        row = self.conn.execute("SELECT * FROM comments WHERE id=?", (comment_id,)).fetchone()
+        return _comment(row) if row else None
+
+    async def comments(self, summary_id: str) -> list[Comment]:
+        rows = self.conn.execute(
+            "SELECT * FROM comments WHERE summary_id=? ORDER BY created_at, id", (summary_id,)
+        ).fetchall()
+        return [_comment(r) for r in rows]
+
+    async def list(
+        self,
+        *,
+        paper_id: str | None,
+        venue_key: str | None,
+        year: int | None,
+        sort: str,
+        viewer_id: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Summary], int]:
+        where, args = [], []
+        if paper_id is not None:
+            where.append("paper_id=?")
+            args.append(paper_id)
+            if viewer_id is not None:  # on a paper's page the author also sees their own private summary
+                where.append(f"(({_PUBLIC}) OR (author_id=? AND deleted=0))")
+                args.append(viewer_id)
+            else:
+                where.append(_PUBLIC)
+        else:
+            where.append(_PUBLIC)
+        if venue_key is not None:
+            where.append("venue_key=?")
+            args.append(venue_key)
+        if year is not None:
+            where.append("year=?")
+            args.append(year)
+        clause = " AND ".join(where)
+        order = "score DESC, created_at DESC" if sort == "score" else "created_at DESC, id DESC"
+        total = self.conn.execute(f"SELECT COUNT(*) FROM summaries WHERE {clause}", args).fetchone()[0]
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM summaries WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [_summary(r) for r in rows], total
+
+    async def counts_by_venue(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            f"SELECT venue_key, COUNT(*) FROM summaries WHERE {_PUBLIC} AND venue_key IS NOT NULL GROUP BY venue_key"
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    async def counts_by_year(self, venue_key: str) -> dict[int | None, int]:
+        rows = self.conn.execute(
+            f"SELECT year, COUNT(*) FROM summaries WHERE {_PUBLIC} AND venue_key=? GROUP BY year", (venue_key,)
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    # -- the papers replica -----------------------------------------------------------
+
+    async def apply_paper(self, event_id: str, paper: PaperSnapshot) -> bool:
+        with transaction(self.conn):
+            fresh = self.conn.execute(
+                "INSERT OR IGNORE INTO processed_events(event_id, consumer, applied_at) VALUES (?,?,?)",
+                (event_id, "summaries-papers", time.time()),
+            ).rowcount
+            if not fresh:
+                return False
+            self.conn.execute(
+                "UPDATE summaries SET paper=?, paper_version=?, venue_key=?, year=? WHERE paper_id=? AND paper_version<?",
+                (paper.model_dump_json(), paper.version, paper.venue_key, paper.year, paper.paper_id, paper.version),
+            )
+        return True

@@ -1,0 +1,104 @@
+"""The `shortscience` command: run the platform, run one service, administer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="ShortScience: short summaries of scientific papers.", no_args_is_help=True)
+SERVICES = ("gateway", "papers", "summaries")
+
+
+def _uvicorn(app_factory: str, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    uvicorn.run(app_factory, factory=True, host=host, port=port, loop="uvloop", http="httptools",
+                log_level=log_level.lower(), access_log=False, lifespan="on")
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="bind address (default SHORTSCIENCE_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default SHORTSCIENCE_PORT, 8000)")] = None,
+    demo: Annotated[bool | None, typer.Option("--demo/--no-demo", help="load the demo data on first start")] = None,
+) -> None:
+    """Run the whole platform in one process on the embedded default."""
+    import os
+
+    from backbone.logs import configure_logging
+    from gateway.config import GatewaySettings
+
+    if demo is not None:
+        os.environ["SHORTSCIENCE_DEMO_DATA"] = "true" if demo else "false"
+    settings = GatewaySettings()
+    configure_logging(settings.log_level, settings.log_json)
+    typer.echo(f"ShortScience on http://{host or settings.host}:{port or settings.port} (data in {settings.data_dir})")
+    _uvicorn("shortscience.allinone:create_allinone_app", host or settings.host, port or settings.port,
+             settings.log_level)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="gateway | papers | summaries")],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run one service as its own process (split deployment; the gateway reaches it over HTTP)."""
+    from backbone.logs import configure_logging
+    from backbone.settings import CommonSettings
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"one of {', '.join(SERVICES)}", param_hint="service")
+    common = CommonSettings()
+    configure_logging(common.log_level, common.log_json)
+    factories = {
+        "gateway": ("shortscience.split:create_gateway", 8000),
+        "papers": ("services.papers.bootstrap:create_http_app", 8001),
+        "summaries": ("services.summaries.bootstrap:create_http_app", 8002),
+    }
+    factory, default_port = factories[service]
+    _uvicorn(factory, host, port or default_port, common.log_level)
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument()],
+    email: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create the first admin (or grant admin to an existing user with --email ignored)."""
+    from backbone.errors import DomainError
+    from backbone.runtime import make_event_log
+    from gateway.bootstrap import build_identity_runtime
+    from gateway.config import GatewaySettings
+    from gateway.identity.service import SignupIn
+
+    async def go() -> str:
+        settings = GatewaySettings()
+        runtime = build_identity_runtime(settings, make_event_log(settings), owns_event_log=True)
+        await runtime.start(background=False)
+        try:
+            service = runtime.api
+            existing = await service.store.user_by_username(username)
+            if existing is None:
+                await service.signup(SignupIn(username=username, email=email, password=password),
+                                     roles=frozenset({"member", "moderator", "admin"}))
+                await runtime.relay.drain()
+                return f"created admin {username}"
+            await service.grant(username, "admin")
+            await service.grant(username, "moderator")
+            return f"{username} is now an admin"
+        finally:
+            await runtime.stop()
+
+    try:
+        typer.echo(asyncio.run(go()))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+
+
+def main() -> None:
+    app()
