@@ -1,0 +1,17 @@
+"""Helpers for tests (import as `from tests.helpers import ...`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def eventually(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll an async predicate until it returns a truthy value (events are asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
