@@ -285,7 +285,11 @@ def _venue_words(text: str) -> list[str]:
 
 def _fold(text: str) -> str:
     """Casefold and strip accents ('É' -> 'e'); compatibility forms unfold ('ﬁ' -> 'fi')."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Decompose on both sides of casefold: '𝐀' only becomes 'A' (then 'a') through
+    # NFKD, and casefold can itself emit combining marks ('ΐ').
+    decomposed = unicodedata.normalize(
+        "NFKD", unicodedata.normalize("NFKD", text).casefold()
+    )
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
