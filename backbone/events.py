@@ -133,18 +133,15 @@ class SummaryHidden(Event):
     summary: SummaryState
 
 
-class SummaryPaperRefreshed(Event):
-    """The summary's copy of its paper changed (the paper was corrected)."""
-
-    TOPIC = SUMMARIES
-    summary: SummaryState
-
-
 class VoteCast(Event):
+    """Carries the whole summary state too, so every summary event is a full snapshot and
+    a consumer can apply any of them by version alone. The voter is not named."""
+
     TOPIC = SUMMARIES
     summary_id: str
     value: int
     score: int
+    summary: SummaryState
 
 
 class CommentAdded(Event):
@@ -181,7 +178,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SummaryRevised,
         SummaryDeleted,
         SummaryHidden,
-        SummaryPaperRefreshed,
         VoteCast,
         CommentAdded,
         CommentHidden,

@@ -43,6 +43,19 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+def split_sql(script: str) -> list[str]:
+    """Split a script into statements (trigger bodies included) with SQLite's own rule."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
     """Apply the migrations not yet applied, tracked by PRAGMA user_version."""
     current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -50,9 +63,8 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[str]) -> None:
         if version <= current:
             continue
         with transaction(conn):
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in split_sql(script):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version={version}")
 
 

@@ -18,7 +18,7 @@ from backbone.outbox import OutboxRelay
 from backbone.runtime import Runtime, make_event_log
 from gateway.api.deps import GatewayState
 from gateway.api.routes import router
-from gateway.clients.http import PapersHttpClient, SummariesHttpClient
+from gateway.clients.http import PapersHttpClient, SearchHttpClient, SummariesHttpClient
 from gateway.config import GatewaySettings
 from gateway.identity.service import IdentityService
 from gateway.identity.store import IdentityStore
@@ -47,6 +47,7 @@ def create_gateway_app(
     *,
     papers,
     summaries,
+    search,
     event_log: EventLog,
     runtimes: Sequence[Runtime] = (),
     clients: Sequence = (),
@@ -75,7 +76,7 @@ def create_gateway_app(
             await identity_rt.stop()
 
     async def services_ready() -> bool:
-        return bool(await papers.ready()) and bool(await summaries.ready())
+        return all([await papers.ready(), await summaries.ready(), await search.ready()])
 
     app = create_app(
         "gateway",
@@ -90,6 +91,7 @@ def create_gateway_app(
         identity=identity_rt.api,
         papers=papers,
         summaries=summaries,
+        search=search,
         login_limiter=RateLimiter(settings.login_limit, settings.login_window),
         signup_limiter=RateLimiter(settings.signup_limit, settings.signup_window),
         write_limiter=RateLimiter(settings.write_limit, settings.write_window),
@@ -103,11 +105,13 @@ def create_http_gateway(settings: GatewaySettings | None = None, on_started: Seq
     settings = settings or GatewaySettings()
     papers = PapersHttpClient(settings.papers_url, settings.internal_secret)
     summaries = SummariesHttpClient(settings.summaries_url, settings.internal_secret)
+    search = SearchHttpClient(settings.search_url, settings.internal_secret)
     return create_gateway_app(
         settings,
         papers=papers,
         summaries=summaries,
+        search=search,
         event_log=make_event_log(settings),
-        clients=[papers, summaries],
+        clients=[papers, summaries, search],
         on_started=on_started,
     )

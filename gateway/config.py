@@ -15,6 +15,7 @@ class GatewaySettings(CommonSettings):
     gateway_mode: Literal["inprocess", "http"] = "inprocess"
     papers_url: str = "http://127.0.0.1:8001"
     summaries_url: str = "http://127.0.0.1:8002"
+    search_url: str = "http://127.0.0.1:8003"
     public_url: str = "http://127.0.0.1:8000"
     demo_data: bool = False
 

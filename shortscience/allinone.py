@@ -12,6 +12,8 @@ from gateway.bootstrap import create_gateway_app
 from gateway.config import GatewaySettings
 from services.papers.bootstrap import bootstrap as papers_bootstrap
 from services.papers.config import PapersSettings
+from services.search.bootstrap import bootstrap as search_bootstrap
+from services.search.config import SearchSettings
 from services.summaries.bootstrap import bootstrap as summaries_bootstrap
 from services.summaries.config import SummariesSettings
 
@@ -26,6 +28,7 @@ def create_allinone_app(settings: GatewaySettings | None = None) -> FastAPI:
     event_log = make_event_log(settings)
     papers = papers_bootstrap(PapersSettings(**shared), event_log=event_log)
     summaries = summaries_bootstrap(SummariesSettings(**shared), event_log=event_log)
+    search = search_bootstrap(SearchSettings(**shared), event_log=event_log)
 
     hooks = []
     if settings.demo_data:
@@ -40,7 +43,8 @@ def create_allinone_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings,
         papers=papers.api,
         summaries=summaries.api,
+        search=search.api,
         event_log=event_log,
-        runtimes=[papers, summaries],
+        runtimes=[papers, summaries, search],
         on_started=hooks,
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(help="ShortScience: short summaries of scientific papers.", no_args_is_help=True)
-SERVICES = ("gateway", "papers", "summaries")
+SERVICES = ("gateway", "papers", "summaries", "search")
 
 
 def _uvicorn(app_factory: str, host: str, port: int, log_level: str) -> None:
@@ -57,6 +57,7 @@ def serve(
         "gateway": ("shortscience.split:create_gateway", 8000),
         "papers": ("services.papers.bootstrap:create_http_app", 8001),
         "summaries": ("services.summaries.bootstrap:create_http_app", 8002),
+        "search": ("services.search.bootstrap:create_http_app", 8003),
     }
     factory, default_port = factories[service]
     _uvicorn(factory, host, port or default_port, common.log_level)

@@ -29,6 +29,7 @@ class GatewayState:
     identity: IdentityService
     papers: object
     summaries: object
+    search: object
     login_limiter: RateLimiter
     signup_limiter: RateLimiter
     write_limiter: RateLimiter

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from backbone.app import json_response
 from backbone.contracts.papers import PaperCreate, PaperUpdate
+from backbone.contracts.search import SearchRequest, search_params
 from backbone.contracts.summaries import CommentCreate, SummaryCreate, SummaryUpdate, VoteIn
 from backbone.errors import Forbidden
 from gateway.api.deps import CurrentSession, OptionalSession, Writer, client_address, state, viewer_of
 from gateway.identity.service import LoginIn, SignupIn, TokenIn
 from gateway.identity.store import User
+from services.papers.domain.model import normalise_venue
 
 PageQ = Annotated[int, Query(ge=1, le=100_000)]
 SizeQ = Annotated[int, Query(ge=1, le=100)]
@@ -144,8 +146,10 @@ def router() -> APIRouter:
     @r.get("/summaries")
     async def list_summaries(request: Request, session: OptionalSession, sort: SortQ = "newest",
                              venue: VenueQ = None, year: YearQ = None, page: PageQ = 1, size: SizeQ = 20):
+        # `venue` reads as on /papers ("ICLR", "iclr 2020"); the summaries service filters by key.
+        key = normalise_venue(venue)[1] if venue else None
         return json_response(await state(request).summaries.list(
-            sort=sort, venue=venue, year=year, viewer=viewer_of(session), page=page, size=size))
+            sort=sort, venue=key, year=year, viewer=viewer_of(session), page=page, size=size))
 
     @r.get("/summaries/{summary_id}")
     async def get_summary(request: Request, summary_id: str, session: OptionalSession):
@@ -185,6 +189,17 @@ def router() -> APIRouter:
     @r.post("/comments/{comment_id}/hide")
     async def hide_comment(request: Request, comment_id: str, session: Writer):
         return json_response(await state(request).summaries.hide_comment(comment_id, session.identity))
+
+    # -- search -----------------------------------------------------------------------
+
+    @r.get("/search")
+    async def search(request: Request, params: Annotated[SearchRequest, Depends(search_params)]):
+        return json_response(await state(request).search.search(params))
+
+    @r.get("/search/suggest")
+    async def suggest(request: Request, q: Annotated[str, Query(max_length=100)] = "",
+                      limit: Annotated[int, Query(ge=1, le=10)] = 10):
+        return json_response(await state(request).search.suggest(q, limit))
 
     return r
 

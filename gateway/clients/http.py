@@ -13,6 +13,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from backbone.contracts.papers import PaperCreate, PaperPage, PaperRead, PaperUpdate, VenueRead, VenueYearRead
+from backbone.contracts.search import SearchRequest, SearchResult, SuggestResult
 from backbone.contracts.summaries import (
     CommentCreate,
     CommentRead,
@@ -55,14 +56,14 @@ class ServiceHttpClient:
             self._session = None
 
     async def call(
-        self, method: str, path: str, *, identity: Identity | None = None, params: dict | None = None,
+        self, method: str, path: str, *, identity: Identity | None = None, params: dict | list | None = None,
         body: Any = None,
     ) -> bytes:
         assert self._session is not None, "client not started"
         headers = {INTERNAL_SECRET_HEADER: self.secret, REQUEST_ID_HEADER: current_correlation_id()}
         if identity is not None:
             headers.update(identity.headers())
-        if params:
+        if isinstance(params, dict):
             params = {k: v for k, v in params.items() if v is not None}
         data = None
         if body is not None:
@@ -183,3 +184,17 @@ class SummariesHttpClient(ServiceHttpClient):
     async def counts_by_year(self, venue_key: str) -> dict[int | None, int]:
         pairs = orjson.loads(await self.call("GET", f"/summaries/counts/venues/{venue_key}/years"))
         return {year: n for year, n in pairs}
+
+
+class SearchHttpClient(ServiceHttpClient):
+    def __init__(self, base_url: str, secret: str) -> None:
+        super().__init__("search", base_url, secret)
+
+    async def search(self, request: SearchRequest) -> SearchResult:
+        params = request.model_dump(exclude_defaults=True, exclude={"venue"})
+        flat = [*params.items(), *(("venue", v) for v in request.venue)]
+        return SearchResult.model_validate_json(await self.call("GET", "/search", params=flat))
+
+    async def suggest(self, q: str, limit: int = 10) -> SuggestResult:
+        return SuggestResult.model_validate_json(await self.call("GET", "/search/suggest",
+                                                                 params={"q": q, "limit": limit}))

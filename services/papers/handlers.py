@@ -119,10 +119,15 @@ class PapersService:
         if "abstract" in changes:
             changes["abstract"] = (changes["abstract"] or "").strip()
         if "identifiers" in changes:
-            ids = data.identifiers
-            changes["identifiers"] = normalise_identifiers(ids.doi, ids.arxiv, ids.dblp) if ids else None
-            if changes["identifiers"] is None:
+            if data.identifiers is None:
                 del changes["identifiers"]
+            else:
+                # Partial like the rest of PATCH: identifiers not mentioned are kept, an explicit null removes one.
+                current = paper.identifiers
+                arxiv = f"{current.arxiv}v{current.arxiv_version}" if current.arxiv_version else current.arxiv
+                given = {"doi": current.doi, "arxiv": arxiv, "dblp": current.dblp,
+                         **data.identifiers.model_dump(exclude_unset=True)}
+                changes["identifiers"] = normalise_identifiers(**given)
         updated, event = paper.with_changes(changes)
         if event is None:
             return to_read(paper)

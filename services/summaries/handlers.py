@@ -215,7 +215,7 @@ class SummariesService:
             if previous == value:
                 return VoteResult(score=current.score, my_vote=value)
             updated = current.next(score=current.score - previous + value)
-            event = VoteCast(summary_id=summary_id, value=value, score=updated.score)
+            event = VoteCast(summary_id=summary_id, value=value, score=updated.score, summary=updated.state())
             await self.store.save_vote(updated, current.version, actor.user_id, value, [event])
             return VoteResult(score=updated.score, my_vote=value)
 

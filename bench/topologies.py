@@ -1,0 +1,72 @@
+"""The two ways the platform runs, and the baseline, each as separate OS processes.
+
+Every function is an async context manager yielding the base URL to load; the processes
+live exactly as long as the `async with` block."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bench.processes import ProcessGroup, clean_env, free_port
+
+BIN = Path(sys.executable).parent
+SHORTSCIENCE = str(BIN / "shortscience")
+
+
+def _platform_env(data_dir: Path, **values: str) -> dict[str, str]:
+    return clean_env(
+        SHORTSCIENCE_DATA_DIR=str(data_dir),
+        SHORTSCIENCE_LOG_LEVEL="WARNING",
+        SHORTSCIENCE_DEMO_DATA="false",
+        **values,
+    )
+
+
+@asynccontextmanager
+async def allinone(data_dir: Path, log_dir: Path) -> AsyncIterator[str]:
+    """One process: the gateway calls the services' application layer in-process."""
+    port = free_port()
+    with ProcessGroup(log_dir, _platform_env(data_dir)) as group:
+        gateway = group.start("allinone", [SHORTSCIENCE, "run", "--port", str(port), "--no-demo"], port)
+        await gateway.wait_ready()
+        yield gateway.url
+
+
+@asynccontextmanager
+async def split(data_dir: Path, log_dir: Path) -> AsyncIterator[str]:
+    """Three processes sharing the data dir (and so the event log file): papers, summaries,
+    and a gateway reaching them over HTTP with the shared internal secret."""
+    env = _platform_env(data_dir, SHORTSCIENCE_INTERNAL_SECRET=secrets.token_urlsafe(32))
+    with ProcessGroup(log_dir, env) as group:
+        urls = {}
+        for service in ("papers", "summaries"):
+            port = free_port()
+            process = group.start(service, [SHORTSCIENCE, "serve", service, "--port", str(port)], port)
+            await process.wait_ready()
+            urls[service] = process.url
+        port = free_port()
+        gateway = group.start(
+            "gateway", [SHORTSCIENCE, "serve", "gateway", "--port", str(port)], port,
+            SHORTSCIENCE_GATEWAY_MODE="http",
+            SHORTSCIENCE_PAPERS_URL=urls["papers"],
+            SHORTSCIENCE_SUMMARIES_URL=urls["summaries"],
+        )
+        await gateway.wait_ready()
+        yield gateway.url
+
+
+@asynccontextmanager
+async def baseline(payload_dir: Path, log_dir: Path) -> AsyncIterator[str]:
+    """The bare FastAPI app of `bench.baseline`, run by uvicorn with the platform's flags."""
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "bench.baseline:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+            "--no-access-log", "--log-level", "warning", "--lifespan", "on"]
+    with ProcessGroup(log_dir, clean_env(BENCH_PAYLOAD_DIR=str(payload_dir))) as group:
+        server = group.start("baseline", argv, port)
+        await server.wait_ready()
+        yield server.url
