@@ -59,9 +59,11 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = []
         for err in exc.errors():
             message = err.get("msg", "invalid")
+            field = _field_of(err.get("loc", ()))
             if err.get("type") == "json_invalid":
-                message = "request body is not valid JSON"
-            errors.append({"field": _field_of(err.get("loc", ())), "message": message})
+                # FastAPI puts the character position where a field name would be.
+                message, field = "request body is not valid JSON", "body"
+            errors.append({"field": field, "message": message})
         fields = ", ".join(sorted({e["field"] for e in errors}))
         problem = {
             "type": "https://shortscience.org/problems/invalid",
@@ -72,6 +74,10 @@ def install_error_handlers(app: FastAPI) -> None:
             "errors": errors,
         }
         return problem_response(422, problem)
+
+    @app.exception_handler(_BodyTooLarge)
+    async def _body_too_large(request: Request, exc: _BodyTooLarge) -> Response:
+        return _too_large(exc.limit)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -150,8 +156,13 @@ class EdgeMiddleware:
             correlation_id.reset(token)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(StarletteHTTPException):
+    """A body without Content-Length (chunked) grew past the limit while being read. An
+    HTTPException, because FastAPI turns any other error while reading a body into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds {limit} bytes")
+        self.limit = limit
 
 
 def _too_large(limit: int) -> Response:
@@ -170,7 +181,7 @@ def _limited(receive, limit: int):
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _BodyTooLarge()
+                raise _BodyTooLarge(limit)
         return message
 
     return wrapped

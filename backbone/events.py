@@ -138,6 +138,7 @@ class VoteCast(Event):
     a consumer can apply any of them by version alone. The voter is not named."""
 
     TOPIC = SUMMARIES
+    VERSION = 2  # v1 carried no state
     summary_id: str
     value: int
     score: int
@@ -187,8 +188,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def parse_event(envelope: Envelope) -> Event | None:
-    """The typed payload, or None for an event type this code does not know (skip it)."""
+    """The typed payload, or None for an event type or version this code does not know."""
     cls = EVENT_TYPES.get(envelope.type)
-    if cls is None:
+    if cls is None or envelope.version != cls.VERSION:
         return None
     return cls.model_validate(envelope.payload)

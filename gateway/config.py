@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from backbone.settings import CommonSettings
@@ -10,9 +8,6 @@ from backbone.settings import CommonSettings
 class GatewaySettings(CommonSettings):
     host: str = "127.0.0.1"
     port: int = 8000
-    # inprocess: the services run inside the gateway's process and are called directly;
-    # http: each service is its own process, reached over HTTP (aiohttp).
-    gateway_mode: Literal["inprocess", "http"] = "inprocess"
     papers_url: str = "http://127.0.0.1:8001"
     summaries_url: str = "http://127.0.0.1:8002"
     search_url: str = "http://127.0.0.1:8003"

@@ -41,26 +41,31 @@ def run(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="gateway | papers | summaries")],
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option()] = None,
+    service: Annotated[str, typer.Argument(help="gateway | papers | summaries | search")],
+    host: Annotated[str | None, typer.Option(help="default SHORTSCIENCE_<SERVICE>_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default SHORTSCIENCE_<SERVICE>_PORT")] = None,
 ) -> None:
     """Run one service as its own process (split deployment; the gateway reaches it over HTTP)."""
     from backbone.logs import configure_logging
-    from backbone.settings import CommonSettings
+    from gateway.config import GatewaySettings
+    from services.papers.config import PapersSettings
+    from services.search.config import SearchSettings
+    from services.summaries.config import SummariesSettings
 
     if service not in SERVICES:
         raise typer.BadParameter(f"one of {', '.join(SERVICES)}", param_hint="service")
-    common = CommonSettings()
-    configure_logging(common.log_level, common.log_json)
     factories = {
-        "gateway": ("shortscience.split:create_gateway", 8000),
-        "papers": ("services.papers.bootstrap:create_http_app", 8001),
-        "summaries": ("services.summaries.bootstrap:create_http_app", 8002),
-        "search": ("services.search.bootstrap:create_http_app", 8003),
+        "gateway": ("shortscience.split:create_gateway", GatewaySettings, "host", "port"),
+        "papers": ("services.papers.bootstrap:create_http_app", PapersSettings, "papers_host", "papers_port"),
+        "summaries": ("services.summaries.bootstrap:create_http_app", SummariesSettings, "summaries_host",
+                      "summaries_port"),
+        "search": ("services.search.bootstrap:create_http_app", SearchSettings, "search_host", "search_port"),
     }
-    factory, default_port = factories[service]
-    _uvicorn(factory, host, port or default_port, common.log_level)
+    factory, settings_class, host_field, port_field = factories[service]
+    settings = settings_class()
+    configure_logging(settings.log_level, settings.log_json)
+    _uvicorn(factory, host or getattr(settings, host_field), port or getattr(settings, port_field),
+             settings.log_level)
 
 
 @app.command("create-admin")
@@ -99,6 +104,40 @@ def create_admin(
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
+
+
+search_app = typer.Typer(help="Search index operations.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the beginning of the event log and swap it in."""
+    from gateway.config import GatewaySettings
+    from shortscience.operations import reindex as run_reindex
+
+    applied = asyncio.run(run_reindex(GatewaySettings()))
+    typer.echo(f"reindexed: {applied} events applied")
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Same as `shortscience reindex`."""
+    reindex()
+
+
+@search_app.command("reconcile")
+def search_reconcile() -> None:
+    """Compare the index with the summaries service's state and repair differences."""
+    from gateway.config import GatewaySettings
+    from shortscience.operations import reconcile as run_reconcile
+
+    report = asyncio.run(run_reconcile(GatewaySettings()))
+    typer.echo(f"checked {report.checked} summaries; fixed {report.fixed}: "
+               f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed")
+    for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for summary_id in ids:
+            typer.echo(f"  {label} {summary_id}")
 
 
 def main() -> None:

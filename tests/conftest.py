@@ -21,7 +21,7 @@ from gateway.config import GatewaySettings
 _counter = itertools.count(1)
 
 
-def test_settings(data_dir: Path, **overrides) -> GatewaySettings:
+def make_settings(data_dir: Path, **overrides) -> GatewaySettings:
     values = dict(
         data_dir=data_dir,
         environment="test",
@@ -110,7 +110,7 @@ class Platform:
 async def start_platform(data_dir: Path, **overrides) -> tuple[Server, Platform]:
     from shortscience.allinone import create_allinone_app
 
-    settings = test_settings(data_dir, **overrides)
+    settings = make_settings(data_dir, **overrides)
     server = Server(create_allinone_app(settings))
     await server.__aenter__()
     client = httpx.AsyncClient(base_url=server.url, timeout=10)

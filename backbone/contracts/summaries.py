@@ -6,7 +6,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 
 from backbone.contracts.common import Paginated, Strict
-from backbone.events import PaperSnapshot
+from backbone.events import PaperSnapshot, SummaryState
 from backbone.identity import Identity
 
 MAX_SUMMARY_CHARS = 100_000
@@ -93,6 +93,18 @@ class CommentRead(BaseModel):
     created_at: datetime
 
 
+class VersionedState(BaseModel):
+    """A summary as its events describe it, with its version: what derived stores hold."""
+
+    state: SummaryState
+    version: int
+
+
+class StatesPage(BaseModel):
+    items: list[VersionedState]
+    next_after: str | None
+
+
 class SummariesAPI(Protocol):
     async def publish(self, paper: PaperSnapshot, data: SummaryCreate, actor: Identity) -> SummaryRead: ...
     async def get(self, summary_id: str, viewer: Identity | None) -> SummaryRead: ...
@@ -110,6 +122,7 @@ class SummariesAPI(Protocol):
     async def comment(self, summary_id: str, data: CommentCreate, actor: Identity) -> CommentRead: ...
     async def comments(self, summary_id: str, viewer: Identity | None) -> list[CommentRead]: ...
     async def hide_comment(self, comment_id: str, actor: Identity) -> CommentRead: ...
+    async def states(self, *, after: str | None, limit: int) -> StatesPage: ...
     async def counts_by_venue(self) -> dict[str, int]: ...
     async def counts_by_year(self, venue_key: str) -> dict[int | None, int]: ...
     async def ready(self) -> bool: ...

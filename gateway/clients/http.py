@@ -18,6 +18,7 @@ from backbone.contracts.summaries import (
     CommentCreate,
     CommentRead,
     RevisionRead,
+    StatesPage,
     SummaryCreate,
     SummaryPage,
     SummaryRead,
@@ -177,6 +178,10 @@ class SummariesHttpClient(ServiceHttpClient):
     async def hide_comment(self, comment_id: str, actor: Identity) -> CommentRead:
         return CommentRead.model_validate_json(await self.call("POST", f"/comments/{comment_id}/hide",
                                                                identity=actor))
+
+    async def states(self, *, after: str | None, limit: int) -> StatesPage:
+        return StatesPage.model_validate_json(await self.call("GET", "/summaries/states",
+                                                              params={"after": after, "limit": limit}))
 
     async def counts_by_venue(self) -> dict[str, int]:
         return orjson.loads(await self.call("GET", "/summaries/counts/venues"))

@@ -99,7 +99,10 @@ class PapersService:
         if len(given) != 1:
             raise Invalid("give exactly one of doi, arxiv, dblp", field="doi")
         kind, raw = given[0]
-        value = getattr(normalise_identifiers(**{"doi": None, "arxiv": None, "dblp": None, kind: raw}), kind)
+        try:
+            value = getattr(normalise_identifiers(**{"doi": None, "arxiv": None, "dblp": None, kind: raw}), kind)
+        except Invalid as exc:  # name the query parameter the caller sent, not the paper's field
+            raise Invalid(exc.detail, field=kind) from None
         paper = await self.store.find_by_identifier(kind, value)
         if paper is None:
             raise NotFound(f"no paper with {kind} {value}", field=kind)

@@ -8,7 +8,7 @@ repaired against the summaries service's own state.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from backbone.contracts.search import SearchRequest, SearchResult, SuggestResult
 from backbone.errors import Invalid
@@ -141,7 +141,9 @@ class SearchService:
             if state.is_public:
                 expected = to_search_doc(state, version, await self.index.get_paper(state.paper.paper_id))
                 doc = await self.index.get_doc(state.summary_id)
-                if doc != expected:
+                # The index may lag the owner's version (comments bump it and change nothing
+                # here), but never lead it, and must hold the same content.
+                if doc is None or doc.version > version or replace(doc, version=version) != expected:
                     await self.index.upsert(expected, force=True)
                     (report.added if doc is None else report.updated).append(state.summary_id)
             elif held is not None and (held[1] or held[0] != version):

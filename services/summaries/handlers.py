@@ -17,7 +17,9 @@ from backbone.contracts.summaries import (
     SummaryCreate,
     SummaryPage,
     SummaryRead,
+    StatesPage,
     SummaryUpdate,
+    VersionedState,
     VoteResult,
 )
 from backbone.errors import Conflict, Invalid, NotFound
@@ -284,6 +286,13 @@ class SummariesService:
 
         await self._retrying(attempt)
         return self._comment_read(hidden)
+
+    # -- for derived stores (search reconcile) ------------------------------------------
+
+    async def states(self, *, after: str | None, limit: int) -> StatesPage:
+        summaries = await self.store.after(after, limit)
+        items = [VersionedState(state=s.state(), version=s.version) for s in summaries]
+        return StatesPage(items=items, next_after=summaries[-1].id if len(summaries) == limit else None)
 
     # -- counts for venue pages -------------------------------------------------------
 

@@ -61,6 +61,9 @@ class SummariesStore(Protocol):
     ) -> tuple[list[Summary], int]:
         """Public summaries, plus the viewer's own private ones when listing a paper."""
 
+    async def after(self, summary_id: str | None, limit: int) -> list[Summary]:
+        """Every summary (deleted and private too) in id order, after `summary_id`."""
+
     async def counts_by_venue(self) -> dict[str, int]: ...
     async def counts_by_year(self, venue_key: str) -> dict[int | None, int]: ...
 

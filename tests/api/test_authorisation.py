@@ -180,7 +180,7 @@ async def test_identity_headers_from_a_client_grant_nothing(platform):
     private = await platform.summary(ada, paper["id"], body="Ada's private notes.", visibility="private")
     anonymous = await platform.summary(bob, paper["id"], body="Bob, unnamed.", anonymous=True)
     forged = {"x-user-id": ada["id"], "x-user-name": ada["username"], "x-user-roles": "admin,moderator,member",
-              "x-shortscience-internal": "dev-internal-secret"}
+              "x-shortscience-internal": platform.settings.internal_secret}
 
     r = await platform.client.post("/api/v1/papers", headers=forged, json={"title": "Forged", "authors": ["X"]})
     assert_problem(r, 401, "authorization")

@@ -136,8 +136,7 @@ async def test_lookup_misses_and_mistakes(platform):
     await register(platform, ada, RESNET)
     assert_problem(await platform.client.get("/api/v1/papers/lookup", params={"doi": "10.1000/unknown"}), 404, "doi")
     assert_problem(await platform.client.get("/api/v1/papers/lookup", params={"arxiv": "1706.03762"}), 404, "arxiv")
-    assert_problem(await platform.client.get("/api/v1/papers/lookup", params={"arxiv": "not an id"}), 422,
-                   "identifiers.arxiv")
+    assert_problem(await platform.client.get("/api/v1/papers/lookup", params={"arxiv": "not an id"}), 422, "arxiv")
     assert_problem(await platform.client.get("/api/v1/papers/lookup"), 422)
     assert_problem(await platform.client.get("/api/v1/papers/lookup",
                                              params={"doi": "10.1109/cvpr.2016.90", "arxiv": "1512.03385"}), 422)

@@ -329,6 +329,12 @@ class SqliteSummariesStore:
         ).fetchall()
         return [_summary(r) for r in rows], total
 
+    async def after(self, summary_id: str | None, limit: int) -> list[Summary]:
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM summaries WHERE id > ? ORDER BY id LIMIT ?", (summary_id or "", limit)
+        ).fetchall()
+        return [_summary(r) for r in rows]
+
     async def counts_by_venue(self) -> dict[str, int]:
         rows = self.conn.execute(
             f"SELECT venue_key, COUNT(*) FROM summaries WHERE {_PUBLIC} AND venue_key IS NOT NULL GROUP BY venue_key"

@@ -43,6 +43,11 @@ def router() -> APIRouter:
             await svc(request).list(sort=sort, venue=venue, year=year, viewer=viewer, page=page, size=size)
         )
 
+    @r.get("/summaries/states")
+    async def states(request: Request, after: Annotated[str | None, Query(max_length=64)] = None,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 500):
+        return json_response(await svc(request).states(after=after, limit=limit))
+
     @r.get("/summaries/counts/venues")
     async def counts_by_venue(request: Request):
         return json_response(await svc(request).counts_by_venue())
