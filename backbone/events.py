@@ -160,6 +160,34 @@ class CommentHidden(Event):
     summary_id: str
 
 
+# --- social --------------------------------------------------------------------------
+
+
+class PostSent(Event):
+    """A summary reached a social channel. `duplicate` means the platform refused the text
+    as already posted (a send whose outcome was lost, repeated), so it has no post id."""
+
+    TOPIC = SOCIAL
+    post_id: str
+    summary_id: str
+    channel: str
+    platform_post_id: str | None
+    url: str | None
+    attempts: int
+    duplicate: bool = False
+
+
+class PostFailed(Event):
+    """A post gave up: a permanent refusal, or transient failures past the attempt limit."""
+
+    TOPIC = SOCIAL
+    post_id: str
+    summary_id: str
+    channel: str
+    error: str
+    attempts: int
+
+
 # --- identity ------------------------------------------------------------------------
 
 
@@ -182,6 +210,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VoteCast,
         CommentAdded,
         CommentHidden,
+        PostSent,
+        PostFailed,
         UserRegistered,
     )
 }

@@ -1,5 +1,6 @@
-"""A running service: its stores, its outbox relay and its consumer groups, started and
-stopped together. Both the service's own HTTP app and the all-in-one process use it."""
+"""A running service: its stores, its outbox relay, its consumer groups and its other
+background workers, started and stopped together. Both the service's own HTTP app and
+the all-in-one process use it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class Runtime:
     resources: Sequence[Any] = ()  # objects with async start()/close(), started in order
     relay_factory: Callable[[], OutboxRelay] | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
+    # Other long-running loops (objects with `name`, `async run()` and `stop()`), e.g. a
+    # service's own senders; started after the consumers, stopped before the resources close.
+    workers: list[Any] = field(default_factory=list)
     owns_event_log: bool = True
     relay: OutboxRelay | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -46,7 +50,10 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         for consumer in self.consumers:
             self._tasks.append(asyncio.create_task(consumer.run(), name=f"{consumer.group}-consumer"))
-        logger.info("service_started", service=self.name, consumers=[c.group for c in self.consumers])
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-{worker.name}"))
+        logger.info("service_started", service=self.name, consumers=[c.group for c in self.consumers],
+                    workers=[w.name for w in self.workers])
 
     def wake_relay(self) -> None:
         if self.relay is not None:
@@ -57,6 +64,8 @@ class Runtime:
             self.relay.stop()
         for consumer in self.consumers:
             consumer.stop()
+        for worker in self.workers:
+            worker.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

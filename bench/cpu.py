@@ -1,6 +1,6 @@
-"""Who used the cores during a run (Linux /proc): the bench's own processes (the runner,
-which generates the load, and the servers it started) versus everything else on the
-machine. On a shared 2-core machine the second number says how far to trust the first."""
+"""Who used the cores during a run (Linux /proc): the load generator (this process), the
+servers it started, and everything else on the machine. On a 2-core machine this says
+whether a figure is the server's limit, the load generator's, or a neighbour's doing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _machine_busy_ticks() -> int:
+def _machine_ticks() -> tuple[int, int]:
+    """(busy in processes, busy in interrupts: loopback networking mostly runs as softirq)."""
     user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return user + nice + system + irq + softirq + steal
+    return user + nice + system + steal, irq + softirq
 
 
 def _process_ticks(pid: int) -> int:
@@ -24,13 +25,14 @@ def _process_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def _own_tree_ticks() -> int:
+def _own_ticks() -> tuple[int, int]:
+    """(this process, which generates the load; the servers it started)."""
     pid = os.getpid()
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         children = []
-    return _process_ticks(pid) + sum(_process_ticks(int(c)) for c in children)
+    return _process_ticks(pid), sum(_process_ticks(int(c)) for c in children)
 
 
 class CpuMeter:
@@ -38,18 +40,19 @@ class CpuMeter:
 
     def __init__(self) -> None:
         self.available = Path("/proc/stat").exists()
-        self._start = (0.0, 0, 0)
+        self._start: tuple = ()
 
     def start(self) -> None:
         if self.available:
-            self._start = (time.monotonic(), _machine_busy_ticks(), _own_tree_ticks())
+            self._start = (time.monotonic(), *_machine_ticks(), *_own_ticks())
 
     def stop(self) -> dict[str, float] | None:
         if not self.available:
             return None
-        began, machine0, own0 = self._start
-        capacity = (time.monotonic() - began) * TICK * len(os.sched_getaffinity(0))
-        machine = _machine_busy_ticks() - machine0
-        own = _own_tree_ticks() - own0
-        return {"machine_busy": round(machine / capacity, 3), "bench": round(own / capacity, 3),
-                "other": round(max(machine - own, 0) / capacity, 3)}
+        capacity = (time.monotonic() - self._start[0]) * TICK * len(os.sched_getaffinity(0))
+        processes, interrupts, loadgen, servers = (
+            now - then for now, then in zip((*_machine_ticks(), *_own_ticks()), self._start[1:])
+        )
+        share = {"load_generator": loadgen, "servers": servers, "interrupts": interrupts,
+                 "other": max(processes - loadgen - servers, 0), "idle": max(capacity - processes - interrupts, 0)}
+        return {name: round(ticks / capacity, 3) for name, ticks in share.items()}

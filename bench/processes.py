@@ -53,6 +53,7 @@ class ServerProcess:
 
     async def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
+        last = "no answer"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -61,10 +62,11 @@ class ServerProcess:
                     async with session.get(self.url + "/readyz") as resp:
                         if resp.status == 200:
                             return
+                        last = f"{resp.status} {(await resp.text())[:200]}"
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     pass
                 await asyncio.sleep(0.1)
-        raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s (/readyz: {last}):\n{self.log_tail()}")
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc.poll() is None:

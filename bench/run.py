@@ -64,7 +64,8 @@ async def load_target(label: str, url: str, opts: argparse.Namespace) -> dict:
         stats = await measure(url, connections=opts.connections, warmup=opts.warmup, seconds=opts.seconds,
                               max_requests=opts.max_requests)
         cpu = meter.stop()
-        other = f", other processes used {cpu['other']:.0%} of the cores" if cpu else ""
+        other = (f"; cores: load generator {cpu['load_generator']:.0%}, servers {cpu['servers']:.0%}, "
+                 f"interrupts {cpu['interrupts']:.0%}, others {cpu['other']:.0%}") if cpu else ""
         console.log(f"  {label} run {i + 1}/{opts.repeats}: {stats.rps:,.0f} req/s, p50 {stats.p50_ms:.1f} ms, "
                     f"p99 {stats.p99_ms:.1f} ms, {stats.errors} errors{other}")
         runs.append((stats, cpu))
@@ -140,8 +141,9 @@ def report(results: dict, opts: argparse.Namespace, machine_info: dict) -> dict:
         "machine": machine_info,
         "settings": {"connections": opts.connections, "warmup_s": opts.warmup, "seconds": opts.seconds,
                      "repeats": opts.repeats, "max_requests": opts.max_requests, "reported": "median run by req/s",
-                     "cpu_share": "share of all cores' time during the run (warm-up included): machine busy, "
-                                  "the bench's own processes, other processes",
+                     "cpu_share": "share of all cores' time during the run (warm-up included): load generator, "
+                                  "servers under test, kernel interrupts (loopback networking), other "
+                                  "processes, idle",
                      "baseline": "bare FastAPI endpoint, same path and same JSON bytes, same uvicorn flags"},
         "results": results,
         "targets": targets,

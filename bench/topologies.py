@@ -15,6 +15,7 @@ from bench.processes import ProcessGroup, clean_env, free_port
 
 BIN = Path(sys.executable).parent
 SHORTSCIENCE = str(BIN / "shortscience")
+SPLIT_SERVICES = ("papers", "summaries", "search")
 
 
 def _platform_env(data_dir: Path, **values: str) -> dict[str, str]:
@@ -38,23 +39,19 @@ async def allinone(data_dir: Path, log_dir: Path) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def split(data_dir: Path, log_dir: Path) -> AsyncIterator[str]:
-    """Three processes sharing the data dir (and so the event log file): papers, summaries,
-    and a gateway reaching them over HTTP with the shared internal secret."""
+    """One process per service, sharing the data dir (and so the event log file), and a
+    gateway reaching them over HTTP with the shared internal secret. Search is not on the
+    measured path, but the gateway is ready only when every service is."""
     env = _platform_env(data_dir, SHORTSCIENCE_INTERNAL_SECRET=secrets.token_urlsafe(32))
     with ProcessGroup(log_dir, env) as group:
         urls = {}
-        for service in ("papers", "summaries"):
+        for service in SPLIT_SERVICES:
             port = free_port()
             process = group.start(service, [SHORTSCIENCE, "serve", service, "--port", str(port)], port)
             await process.wait_ready()
-            urls[service] = process.url
+            urls[f"SHORTSCIENCE_{service.upper()}_URL"] = process.url
         port = free_port()
-        gateway = group.start(
-            "gateway", [SHORTSCIENCE, "serve", "gateway", "--port", str(port)], port,
-            SHORTSCIENCE_GATEWAY_MODE="http",
-            SHORTSCIENCE_PAPERS_URL=urls["papers"],
-            SHORTSCIENCE_SUMMARIES_URL=urls["summaries"],
-        )
+        gateway = group.start("gateway", [SHORTSCIENCE, "serve", "gateway", "--port", str(port)], port, **urls)
         await gateway.wait_ready()
         yield gateway.url
 

@@ -125,3 +125,9 @@ async def platform(tmp_path) -> AsyncIterator[Platform]:
     finally:
         await plat.client.aclose()
         await server.__aexit__()
+
+
+def pytest_configure(config) -> None:
+    from backbone.logs import configure_logging
+
+    configure_logging("WARNING", json=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from backbone.contracts.common import Paginated, Strict
 from backbone.events import PaperSnapshot, SummaryState
@@ -29,7 +29,14 @@ class SummaryUpdate(Strict):
 
 
 class VoteIn(Strict):
-    value: Literal[-1, 0, 1]
+    value: StrictInt  # strict: `true` is not a vote
+
+    @field_validator("value")
+    @classmethod
+    def _one_of(cls, value: int) -> int:
+        if value not in (-1, 0, 1):
+            raise ValueError("a vote is -1, 0 or 1")
+        return value
 
 
 class CommentCreate(Strict):

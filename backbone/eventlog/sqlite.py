@@ -70,13 +70,15 @@ class SqliteEventLog:
         self.poll_interval = poll_interval
         self.lease_seconds = lease_seconds
         self._conn = None
-        self._appended: asyncio.Condition | None = None
+        # Set and replaced on every append in this process: waiters hold the event that
+        # was current when they started waiting (no lock, so cancellation is clean).
+        self._appended: asyncio.Event | None = None
 
     async def start(self) -> None:
         if self._conn is None:
             self._conn = connect(self.path, synchronous="FULL")
             migrate(self._conn, MIGRATIONS)
-            self._appended = asyncio.Condition()
+            self._appended = asyncio.Event()
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -112,15 +114,14 @@ class SqliteEventLog:
 
     async def _notify(self) -> None:
         assert self._appended is not None
-        async with self._appended:
-            self._appended.notify_all()
+        self._appended.set()
+        self._appended = asyncio.Event()
 
     async def wait_for_append(self, timeout: float) -> None:
         """Sleep until this process appends or `timeout` passes (cross-process: polling)."""
         assert self._appended is not None
         try:
-            async with self._appended:
-                await asyncio.wait_for(self._appended.wait(), timeout)
+            await asyncio.wait_for(self._appended.wait(), timeout)
         except TimeoutError:
             pass
 

@@ -15,7 +15,6 @@ from backbone.errors import Forbidden
 from gateway.api.deps import CurrentSession, OptionalSession, Writer, client_address, state, viewer_of
 from gateway.identity.service import LoginIn, SignupIn, TokenIn
 from gateway.identity.store import User
-from services.papers.domain.model import normalise_venue
 
 PageQ = Annotated[int, Query(ge=1, le=100_000)]
 SizeQ = Annotated[int, Query(ge=1, le=100)]
@@ -146,10 +145,8 @@ def router() -> APIRouter:
     @r.get("/summaries")
     async def list_summaries(request: Request, session: OptionalSession, sort: SortQ = "newest",
                              venue: VenueQ = None, year: YearQ = None, page: PageQ = 1, size: SizeQ = 20):
-        # `venue` reads as on /papers ("ICLR", "iclr 2020"); the summaries service filters by key.
-        key = normalise_venue(venue)[1] if venue else None
         return json_response(await state(request).summaries.list(
-            sort=sort, venue=key, year=year, viewer=viewer_of(session), page=page, size=size))
+            sort=sort, venue=venue, year=year, viewer=viewer_of(session), page=page, size=size))
 
     @r.get("/summaries/{summary_id}")
     async def get_summary(request: Request, summary_id: str, session: OptionalSession):

@@ -22,6 +22,7 @@ from backbone.events import (
     parse_event,
 )
 from backbone.ids import new_id
+from backbone.venues import venue_filter
 from services.search.domain.document import to_search_doc
 from services.search.domain.query import MAX_QUERY_CHARS, parse_query
 from services.search.ports import SearchIndex
@@ -82,7 +83,7 @@ class SearchService:
             raise Invalid("year_from is after year_to", field="year_from")
         return await self.index.search(
             parse_query(request.q),
-            venues=request.venue,
+            venues=[venue_filter(v) for v in request.venue],
             year_from=request.year_from,
             year_to=request.year_to,
             author=request.author,

@@ -35,6 +35,7 @@ from backbone.events import (
 )
 from backbone.identity import Identity
 from backbone.ids import new_id
+from backbone.venues import venue_filter
 from services.summaries.domain import policy
 from services.summaries.domain.model import Comment, Summary, now
 from services.summaries.domain.render import RENDERER_VERSION, render_markdown
@@ -200,7 +201,7 @@ class SummariesService:
         self, *, sort: str, venue: str | None, year: int | None, viewer: Identity | None, page: int, size: int
     ) -> SummaryPage:
         summaries, total = await self.store.list(
-            paper_id=None, venue_key=venue, year=year, sort=sort, viewer_id=None, offset=(page - 1) * size, limit=size
+            paper_id=None, venue_key=venue_filter(venue), year=year, sort=sort, viewer_id=None, offset=(page - 1) * size, limit=size
         )
         return await self._page(summaries, total, viewer, page, size)
 

@@ -223,8 +223,8 @@ async def test_a_bad_revision_changes_nothing(platform):
 
 
 @pytest.mark.parametrize("body", [{"value": 2}, {"value": -2}, {"value": 0.5}, {"value": "up"}, {"value": None},
-                                  {}, {"value": 1, "weight": 10}],
-                         ids=["2", "-2", "half", "text", "null", "missing", "unknown-field"])
+                                  {}, {"value": 1, "weight": 10}, {"value": True}, {"value": "1"}],
+                         ids=["2", "-2", "half", "text", "null", "missing", "unknown-field", "true", "string-1"])
 async def test_a_bad_vote_is_422_and_changes_nothing(platform, body):
     ada, bob = await platform.user(), await platform.user()
     paper = await platform.paper(ada)

@@ -32,3 +32,23 @@ async def event_log_factory(request, tmp_path):
     yield make
     for log in opened:
         await log.close()
+
+
+# The Elasticsearch/OpenSearch adapter joins this list when it is built (the engines issue).
+SEARCH_INDEX_BACKENDS = ["fts5"]
+
+
+@pytest.fixture(params=SEARCH_INDEX_BACKENDS)
+async def search_index(request, tmp_path):
+    """A started, empty SearchIndex of each backend, closed after the test."""
+    if request.param == "fts5":
+        from services.search.adapters.fts5 import Fts5Index
+
+        index = Fts5Index(tmp_path / "search.db")
+    else:
+        if not os.environ.get("ELASTICSEARCH_URL"):
+            pytest.skip(f"{request.param}: ELASTICSEARCH_URL is not set (run `make engines`)")
+        raise NotImplementedError(request.param)
+    await index.start()
+    yield index
+    await index.close()

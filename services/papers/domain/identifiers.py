@@ -13,6 +13,9 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from backbone.venues import fold
+from backbone.venues import venue_key as shared_venue_key
+
 MAX_INPUT_LENGTH = 256
 
 DOI_FIELD = "identifiers.doi"
@@ -232,65 +235,14 @@ def normalize_dblp(raw: str) -> str:
 
 # --- venues and titles ---------------------------------------------------
 
-_PARENTHESISED = re.compile(r"\(([^()]*)\)")
-_SHORT_YEAR = re.compile(r"['\u2018\u2019][0-9]{2}\b")
-_WORD = re.compile(r"[^\W_]+")
-_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
-_ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th)")
-_ACRONYM = re.compile(r"[A-Za-z0-9][A-Za-z0-9&+-]*")
-_LEADING_NOISE = frozenset({"proceedings", "proc", "of", "the", "in"})
-
-
 def venue_key(name: str) -> str:
-    """A lower-case slug grouping spellings of one venue.
-
-    'CVPR 2016', 'cvpr' and 'Conference on Computer Vision ... (CVPR)' all give 'cvpr'.
-    Years and ordinals are dropped; a parenthesised acronym wins over the long name.
-    """
+    """A lower-case slug grouping spellings of one venue (the rule is shared: see
+    backbone.venues); raises InvalidIdentifier naming the `venue` field."""
     text = _require_text(name, VENUE_FIELD, "venue")
-    acronym = _parenthesised_acronym(text)
-    words = _venue_words(acronym) if acronym else []
-    if not words:
-        words = _venue_words(text)
-    if not words:
-        raise InvalidIdentifier(
-            VENUE_FIELD, f"{_shown(text)} has no name left once years and ordinals are removed"
-        )
-    return "-".join(words)
-
-
-def _parenthesised_acronym(text: str) -> str | None:
-    """The first '(XYZ)' or '(XYZ 2016)' group that looks like an acronym."""
-    for group in _PARENTHESISED.findall(text):
-        candidate = _SHORT_YEAR.sub("", group)
-        candidate = " ".join(
-            w for w in candidate.split() if not (_YEAR.fullmatch(w) or _ORDINAL.fullmatch(w))
-        )
-        # Two capitals tell 'ICLR', 'NeurIPS', 'CoRL' from '(Online)' or '(Volume 1)'.
-        if _ACRONYM.fullmatch(candidate) and sum(c.isupper() for c in candidate) >= 2:
-            return candidate
-    return None
-
-
-def _venue_words(text: str) -> list[str]:
-    words = [
-        w
-        for w in _WORD.findall(_fold(_SHORT_YEAR.sub(" ", text)))
-        if not (_YEAR.fullmatch(w) or _ORDINAL.fullmatch(w))
-    ]
-    while words and words[0] in _LEADING_NOISE:
-        words.pop(0)
-    return words
-
-
-def _fold(text: str) -> str:
-    """Casefold and strip accents ('É' -> 'e'); compatibility forms unfold ('ﬁ' -> 'fi')."""
-    # Decompose on both sides of casefold: '𝐀' only becomes 'A' (then 'a') through
-    # NFKD, and casefold can itself emit combining marks ('ΐ').
-    decomposed = unicodedata.normalize(
-        "NFKD", unicodedata.normalize("NFKD", text).casefold()
-    )
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    try:
+        return shared_venue_key(text)
+    except ValueError as exc:
+        raise InvalidIdentifier(VENUE_FIELD, f"{_shown(text)} {exc}") from None
 
 
 _APOSTROPHES = frozenset("'\u2018\u2019\u02bc")
@@ -303,7 +255,7 @@ def normalize_title(title: str) -> str:
     so 'Self-Attention' and 'Self Attention' agree.
     """
     text = _require_text(title, TITLE_FIELD, "title")
-    folded = _fold(text)
+    folded = fold(text)
     spaced = "".join(
         c if c.isalnum() else "" if c in _APOSTROPHES else " " for c in folded
     )
