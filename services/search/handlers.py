@@ -116,7 +116,8 @@ class SearchService:
                     await apply_event(shadow, record.envelope)
                     done[record.topic] = record.offset
                     applied += 1
-                progress(max(done.values()), max(end.values()))
+                # Positions (the next offset to read) against the end, so a finished rebuild shows full.
+                progress(max(done.values()) + 1, max(end.values()))
             await self.index.swap_in(shadow)
             for topic in TOPICS:
                 await consumer.seek(topic, end[topic])

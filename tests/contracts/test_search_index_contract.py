@@ -97,6 +97,31 @@ async def test_a_prefix_matches_the_beginnings_of_words(search_index):
     assert other.summary_id in await found(search_index, "presid*")
 
 
+async def test_a_prefix_longer_than_the_stem_of_its_words_still_matches(search_index):
+    # Stemmed engines index "attention" as "attent" and "generalization" as "gener"; the
+    # user's prefix is not a word and must not be stemmed to something no word begins with.
+    attention, bounds, convolution, accents = await put(
+        search_index,
+        make_doc(paper=make_paper(title="Attention Heads"), body="multi heads"),
+        make_doc(body="generalization bounds"),
+        make_doc(body="convolutional layers"),
+        make_doc(body="Régularisation matters"),
+    )
+    await put(search_index, make_doc(body="residence and presidential attendance"))
+    assert await found(search_index, "attentio*") == [attention.summary_id]
+    assert await found(search_index, "generaliz*") == [bounds.summary_id]
+    assert await found(search_index, "generalizati*") == [bounds.summary_id]
+    assert await found(search_index, "convolutio*") == [convolution.summary_id]
+    assert await found(search_index, "régularis*") == [accents.summary_id]
+    assert await found(search_index, "regularis*") == [accents.summary_id]
+    assert await found(search_index, "heads attentio*") == [attention.summary_id]
+    assert await found(search_index, "generalizati* -bounds") == []
+    assert await found(search_index, "bounds -generalizati*") == []
+    assert await found(search_index, "attentiox*") == []
+    snippet = (await search(search_index, "convolutio*")).hits[0].snippet
+    assert "<mark>convolutional</mark>" in snippet
+
+
 async def test_an_excluded_word_or_phrase_removes_its_documents(search_index):
     cnn, rnn, both = await put(
         search_index,
@@ -278,6 +303,17 @@ async def test_the_snippet_escapes_everything_but_its_marks(search_index, body):
         assert snippet.count("<mark>") == snippet.count("</mark>") == (1 if q else 0), snippet
     if "script" in body:
         assert "&lt;script&gt;" in snippet
+
+
+async def test_a_browse_snippet_is_the_start_of_the_text_cut_at_a_word(search_index):
+    body = " ".join(f"word{i}" for i in range(100))  # far longer than a snippet
+    (doc,) = await put(search_index, with_body(make_doc(), body))
+    snippet = (await search(search_index)).hits[0].snippet
+    assert snippet.endswith("…") and 40 < len(snippet) <= 241
+    shown = snippet[:-1]
+    assert body.startswith(shown) and body[len(shown)] == " ", snippet
+    (short,) = await put(search_index, with_body(make_doc(), "A short body."))
+    assert (await search(search_index, author=short.author_username)).hits[0].snippet == "A short body."
 
 
 async def test_html_in_a_summary_never_reaches_the_snippet_as_markup(search_index):

@@ -108,6 +108,9 @@ async def test_filters_facets_and_pages(platform):
     assert set(await ids(platform, q="gradient", venue=["cvpr", "iclr"])) == {
         sid(("CVPR", 2016)), sid(("ICLR", 2020)), sid(("ICLR", 2018))}
     assert await ids(platform, q="gradient", venue="neurips") == [sid(("NeurIPS", 2017))]
+    # A venue is accepted as users write it, like the other venue filters.
+    assert set(await ids(platform, q="gradient", venue=["CVPR", "ICLR 2020"])) == set(
+        await ids(platform, q="gradient", venue=["cvpr", "iclr"]))
     assert set(await ids(platform, q="gradient", year_from=2018)) == {sid(("ICLR", 2020)), sid(("ICLR", 2018))}
     assert set(await ids(platform, q="gradient", year_to=2017)) == {sid(("CVPR", 2016)), sid(("NeurIPS", 2017))}
     assert await ids(platform, q="gradient", year_from=2017, year_to=2017) == [sid(("NeurIPS", 2017))]
@@ -299,7 +302,7 @@ async def _sized(coro, n):
 # -- bad input ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params, field", [
+BAD_PARAMETERS = [
     ({"q": "x" * 513}, "q"),
     ({"size": 1000}, "size"),
     ({"size": 0}, "size"),
@@ -310,26 +313,33 @@ async def _sized(coro, n):
     ({"year_from": 2020, "year_to": 2010}, "year_from"),
     ({"sort": "random"}, "sort"),
     ({"author": "a" * 65}, "author"),
-])
-async def test_bad_parameters_are_a_problem_naming_the_field(platform, params, field):
-    r = await platform.client.get("/api/v1/search", params=params)
-    assert_problem(r, 422, field)
+    ({"venue": "2016"}, "venue"),
+]
 
-
-@pytest.mark.parametrize("q", [
+SYNTAX_QUERIES = [
     '"unbalanced', 'a "b c" "d', "AND OR NOT", "NEAR(a b, 3)", "title:deep", "deep*", "*", "-", "--", "(", ")",
     "a^2 b~ {c} [d]", "c++ && c#", "x:* ^y +z !w", "\\", "'", "é*", "\x7f", "deep -", "NOT deep", '""', "<script>",
-    "x" * 512, " ".join(["deep"] * 100),
-])
-async def test_query_syntax_is_plain_words_never_an_error(platform, q):
+    "deep OR", "deep AND", "deep NEAR", "-deep*", "x" * 512, " ".join(["deep"] * 100),
+]
+
+
+async def test_bad_parameters_are_a_problem_naming_the_field(platform):
+    for params, field in BAD_PARAMETERS:
+        r = await platform.client.get("/api/v1/search", params=params)
+        assert_problem(r, 422, field)
+
+
+async def test_query_syntax_is_plain_words_never_an_error(platform):
     ada = await platform.user()
     s = await platform.summary(ada, (await platform.paper(ada))["id"], body="deep learning and or not near title deep")
     await until_found(platform, s["id"])
-    r = await platform.client.get("/api/v1/search", params={"q": q})
-    assert r.status_code == 200, r.text
-    result = r.json()
-    assert result["total"] == len(result["hits"]) <= 1
-    if q in ("AND OR NOT", "deep*", "NOT deep", " ".join(["deep"] * 100)):
-        assert hit_ids(result) == [s["id"]]  # the operators are words of the summary
-    if q == "title:deep":
-        assert hit_ids(result) == [s["id"]]  # "title deep": two words, not a column filter
+    for i, q in enumerate(SYNTAX_QUERIES):
+        sort = ("relevance", "newest", "score")[i % 3]
+        r = await platform.client.get("/api/v1/search", params={"q": q, "sort": sort, "venue": "iclr"})
+        assert r.status_code == 200, (q, r.text)
+        result = r.json()
+        assert result["total"] == len(result["hits"]) <= 1, q
+    # The operators are words of the summary, and "title:deep" is two words, not a column filter.
+    for q in ("AND OR NOT", "deep*", "NOT deep", "deep NEAR", "title:deep", " ".join(["deep"] * 100)):
+        assert await ids(platform, q=q) == [s["id"]], q
+    assert await ids(platform, q="-deep*") == []

@@ -10,6 +10,7 @@ from backbone.contracts.search import SearchRequest
 from backbone.eventlog.sqlite import SqliteEventLog
 from backbone.events import CommentAdded, Envelope, SummaryState, VoteCast
 from services.search.adapters.fts5 import Fts5Index
+from services.search.domain.document import to_search_doc
 from services.search.domain.query import parse_query
 from services.search.handlers import SearchService, apply_event
 from tests.search.factories import make_doc, make_paper, make_state, paper_envelope, summary_envelope
@@ -266,7 +267,8 @@ async def test_rebuild_from_the_log_restores_a_damaged_index(service, index, eve
 
     assert applied == len(envelopes)
     assert await picture(index) == healthy
-    assert progress and progress[-1][0] == progress[-1][1] - 1  # the last offset of the log
+    assert progress and progress[-1][0] == progress[-1][1]  # a finished rebuild shows a full bar
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
     # The rebuilt index is the live one: events keep flowing into it.
     later = make_state(body="residual after the rebuild", minutes=9)
     await service.handle(summary_envelope(later, 1))
@@ -324,9 +326,13 @@ async def test_reconcile_repairs_each_difference_and_reports_it(service, index):
 
 
 async def test_reconcile_restores_a_document_the_index_holds_ahead_of_its_owner(service, index):
+    # Same content, but a version the owner never reached (e.g. a log replayed from another
+    # deployment): left alone, the owner's next events (3..7) would all be ignored as stale.
     state = make_state(body="the owner's text")
-    await index.upsert(make_doc(version=7, body="text from the future", summary_id=state.summary_id))
+    await index.upsert(to_search_doc(state, 7))
     report = await service.reconcile(states_of({state.summary_id: (state, 2)}))
-    assert report.updated == [state.summary_id]
-    doc = await index.get_doc(state.summary_id)
-    assert (doc.version, doc.body) == (2, "the owner's text")
+    assert report.updated == [state.summary_id] and report.fixed == 1
+    assert (await index.get_doc(state.summary_id)).version == 2
+
+    await service.handle(summary_envelope(evolve(state, body="the owner's next text", revision=2), 3, "revised"))
+    assert await found(service, "next") == [state.summary_id]

@@ -5,6 +5,10 @@
   keep the external-content FTS5 table holding exactly the visible rows.
 - Ranking is bm25 with column weights: the title above authors and keywords, above the
   abstract, above the summary text.
+- A prefix (`attentio*`) is matched against the unstemmed words of the visible rows (a
+  contentless FTS5 table read through fts5vocab) and expanded to the whole words, which
+  the porter tokenizer then stems like any other word: the porter table alone stems the
+  prefix itself ("attentio" stays "attentio", "attention" is indexed as "attent").
 - A rebuild fills a second set of tables (suffix `_next`) and swaps them in with
   ALTER TABLE ... RENAME inside one transaction.
 """
@@ -21,6 +25,7 @@ import orjson
 from backbone.contracts.search import Facets, SearchHit, SearchResult, Suggestion, VenueFacet, YearFacet
 from backbone.events import PaperSnapshot
 from backbone.sqlite import connect, split_sql, transaction
+from backbone.venues import fold
 from services.search.domain.document import SearchDoc
 from services.search.domain.query import Clause, ParsedQuery
 
@@ -28,6 +33,7 @@ from services.search.domain.query import Clause, ParsedQuery
 WEIGHTS = (10.0, 4.0, 3.0, 2.0, 1.0)
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"  # private-use characters, stripped from indexed text
 SNIPPET_TOKENS = 28
+BROWSE_SNIPPET_CHARS = 240
 FACET_LIMIT = 20
 
 _SCHEMA = """
@@ -61,17 +67,25 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs{s}_fts USING fts5(
     title, authors, keywords, abstract, body,
     tokenize='porter unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS words{s}_fts USING fts5(
+    words, content='', detail='none', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS words{s}_vocab USING fts5vocab(words{s}_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS docs{s}_ai AFTER INSERT ON docs{s} WHEN new.visible = 1 BEGIN
     INSERT INTO docs{s}_fts(rowid, title, authors, keywords, abstract, body)
     VALUES (new.rowid, new.title, new.authors, new.keywords, new.abstract, new.body);
+    INSERT INTO words{s}_fts(rowid, words) VALUES (new.rowid, {new_words});
 END;
 CREATE TRIGGER IF NOT EXISTS docs{s}_ad AFTER DELETE ON docs{s} BEGIN
     DELETE FROM docs{s}_fts WHERE rowid = old.rowid;
+    INSERT INTO words{s}_fts(words{s}_fts, rowid, words) SELECT 'delete', old.rowid, {old_words} WHERE old.visible = 1;
 END;
 CREATE TRIGGER IF NOT EXISTS docs{s}_au AFTER UPDATE ON docs{s} BEGIN
     DELETE FROM docs{s}_fts WHERE rowid = old.rowid;
     INSERT INTO docs{s}_fts(rowid, title, authors, keywords, abstract, body)
     SELECT new.rowid, new.title, new.authors, new.keywords, new.abstract, new.body WHERE new.visible = 1;
+    INSERT INTO words{s}_fts(words{s}_fts, rowid, words) SELECT 'delete', old.rowid, {old_words} WHERE old.visible = 1;
+    INSERT INTO words{s}_fts(rowid, words) SELECT new.rowid, {new_words} WHERE new.visible = 1;
 END;
 CREATE TABLE IF NOT EXISTS papers{s} (
     rowid INTEGER PRIMARY KEY,
@@ -92,9 +106,21 @@ CREATE TRIGGER IF NOT EXISTS papers{s}_au AFTER UPDATE OF title ON papers{s} BEG
 END;
 """
 
-_TABLES = ("docs{s}", "docs{s}_fts", "papers{s}", "titles{s}_fts")
+_TABLES = ("docs{s}", "docs{s}_fts", "words{s}_fts", "papers{s}", "titles{s}_fts")
+_VOCABS = ("words{s}_vocab",)  # name their table, so they are dropped and made again, never renamed
+PREFIX_EXPANSIONS = 32  # whole words a prefix is expanded to, at most
+MIN_EXPANDED_PREFIX = 3  # a shorter prefix misses only words porter cuts to one character
 _INDEXES = ("docs{s}_paper", "docs{s}_newest", "docs{s}_score", "docs{s}_venue")
 _TRIGGERS = ("docs{s}_ai", "docs{s}_ad", "docs{s}_au", "papers{s}_ai", "papers{s}_au")
+
+
+def _words_of(row: str) -> str:
+    """The text of a docs row (`new` or `old` in a trigger) for the unstemmed words table."""
+    return " || ' ' || ".join(f"{row}.{c}" for c in ("title", "authors", "keywords", "abstract", "body"))
+
+
+def _schema(suffix: str) -> str:
+    return _SCHEMA.format(s=suffix, new_words=_words_of("new"), old_words=_words_of("old"))
 
 
 def _clean(text: str) -> str:
@@ -107,8 +133,10 @@ def compile_clause(clause: Clause) -> str:
     return quoted + "*" if clause.prefix else quoted
 
 
-def compile_match(clauses) -> str:
-    return " ".join(compile_clause(c) for c in clauses)
+def compile_match(clauses, compile=compile_clause) -> str:
+    """All clauses must match. FTS5 joins only bare phrases implicitly, so the AND is spelled
+    out (an expanded prefix is a parenthesised OR)."""
+    return " AND ".join(compile(c) for c in clauses)
 
 
 def render_snippet(raw: str) -> str:
@@ -144,10 +172,24 @@ class Fts5Index:
             self._conn = connect(self.path)
         self._create()
 
+    def _exists(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (name,)).fetchone() is not None
+
     def _create(self) -> None:
         with transaction(self.conn):
-            for statement in split_sql(_SCHEMA.format(s=self.suffix)):
+            # An index made before the words table existed: its triggers are replaced and
+            # the words of its visible rows copied in.
+            backfill = self._exists(self.t("docs")) and not self._exists(self.t("words_fts"))
+            if backfill:
+                for name in _TRIGGERS[:3]:
+                    self.conn.execute(f"DROP TRIGGER IF EXISTS {name.format(s=self.suffix)}")
+            for statement in split_sql(_schema(self.suffix)):
                 self.conn.execute(statement)
+            if backfill:
+                self.conn.execute(
+                    f"INSERT INTO {self.t('words_fts')}(rowid, words)"
+                    f" SELECT rowid, {_words_of(self.t('docs'))} FROM {self.t('docs')} WHERE visible = 1"
+                )
 
     async def close(self) -> None:
         if self._conn is not None and self._owns_conn:
@@ -252,8 +294,22 @@ class Fts5Index:
             args.append(author.casefold())
         if must_not:
             where.append(f"d.rowid NOT IN (SELECT rowid FROM {self.t('docs_fts')} WHERE {self.t('docs_fts')} MATCH ?)")
-            args.append(" OR ".join(compile_clause(c) for c in must_not))
+            args.append(" OR ".join(self._compile(c) for c in must_not))
         return where, args
+
+    def _compile(self, clause: Clause) -> str:
+        """A clause in FTS5 syntax, a prefix expanded to the whole words it begins."""
+        prefix = fold(clause.words[0])  # as unicode61 with remove_diacritics stores words
+        if not clause.prefix or clause.is_phrase or len(prefix) < MIN_EXPANDED_PREFIX:
+            return compile_clause(clause)
+        # In term order, so the scan stops at the limit; a prefix long enough to need the
+        # expansion rarely begins more words than that.
+        rows = self.conn.execute(
+            f"SELECT term FROM {self.t('words_vocab')} WHERE term >= ? AND term < ? LIMIT ?",
+            (prefix, prefix + "\U0010ffff", PREFIX_EXPANSIONS),
+        ).fetchall()
+        words = ['"' + term.replace('"', '""') + '"' for (term,) in rows]
+        return "(" + " OR ".join([compile_clause(clause), *words]) + ")" if words else compile_clause(clause)
 
     async def search(
         self, query: ParsedQuery, *, venues: list[str], year_from: int | None, year_to: int | None,
@@ -264,12 +320,12 @@ class Fts5Index:
         if query.must:
             source = f"{fts} JOIN {self.t('docs')} d ON d.rowid = {fts}.rowid"
             where.insert(0, f"{fts} MATCH ?")
-            args.insert(0, compile_match(query.must))
+            args.insert(0, compile_match(query.must, self._compile))
             snippet = f"snippet({fts}, 4, '{MARK_OPEN}', '{MARK_CLOSE}', '…', {SNIPPET_TOKENS})"
             rank = f"bm25({fts}, {', '.join(map(str, WEIGHTS))})"
         else:
             source = f"{self.t('docs')} d"
-            snippet = "substr(d.body, 1, 240)"
+            snippet = f"substr(d.body, 1, {BROWSE_SNIPPET_CHARS + 1})"  # one more, so _clip sees a cut
             rank = "0"
             if sort == "relevance":
                 sort = "newest"
@@ -343,7 +399,7 @@ class Fts5Index:
     # -- rebuilds ---------------------------------------------------------------------
 
     def _drop(self, suffix: str) -> None:
-        for name in _TABLES:
+        for name in _VOCABS + _TABLES:
             self.conn.execute(f"DROP TABLE IF EXISTS {name.format(s=suffix)}")
 
     async def shadow(self) -> "Fts5Index":
@@ -362,15 +418,17 @@ class Fts5Index:
                 self.conn.execute(f"DROP TRIGGER IF EXISTS {name.format(s=shadow.suffix)}")
             for name in _INDEXES:
                 self.conn.execute(f"DROP INDEX IF EXISTS {name.format(s=shadow.suffix)}")
+            for name in _VOCABS:
+                self.conn.execute(f"DROP TABLE IF EXISTS {name.format(s=shadow.suffix)}")
             for name in _TABLES:
                 self.conn.execute(
                     f"ALTER TABLE {name.format(s=shadow.suffix)} RENAME TO {name.format(s=self.suffix)}"
                 )
-            for statement in split_sql(_SCHEMA.format(s=self.suffix)):
+            for statement in split_sql(_schema(self.suffix)):
                 self.conn.execute(statement)
 
 
-def _clip(text: str, limit: int = 240) -> str:
+def _clip(text: str, limit: int = BROWSE_SNIPPET_CHARS) -> str:
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
