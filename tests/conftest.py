@@ -131,3 +131,12 @@ def pytest_configure(config) -> None:
     from backbone.logs import configure_logging
 
     configure_logging("WARNING", json=True)
+
+
+def pytest_asyncio_loop_factories(config, item):
+    """Run async tests on uvloop, as the platform runs in production. On the default
+    asyncio loop a keep-alive request between a client and a server in one process
+    waits ~40 ms for a delayed ACK; uvloop answers in ~1 ms, so the suite runs fast."""
+    import uvloop
+
+    return {"uvloop": uvloop.new_event_loop}
