@@ -31,6 +31,7 @@ GROUP = "search"
 TOPICS = (PAPERS, SUMMARIES)
 MAX_PAGE_SIZE = 50
 MAX_SUGGEST_CHARS = 100
+REBUILD_STALL_SECONDS = 30.0
 
 
 async def apply_summary_state(index: SearchIndex, state: SummaryState, version: int) -> bool:
@@ -108,10 +109,16 @@ class SearchService:
         try:
             await consumer.seek_to_beginning()
             done = dict.fromkeys(TOPICS, 0)
+            idle = 0.0
             while any(done[t] < end[t] - 1 for t in TOPICS):
                 records = await consumer.poll(1000, 0.5)
                 if not records:
-                    break
+                    idle += 0.5
+                    if idle >= REBUILD_STALL_SECONDS:  # never swap in a partial index
+                        raise RuntimeError("the event log stopped answering before the rebuild reached its end;"
+                                           " the live index was left as it was")
+                    continue
+                idle = 0.0
                 for record in records:
                     await apply_event(shadow, record.envelope)
                     done[record.topic] = record.offset

@@ -336,3 +336,21 @@ async def test_reconcile_restores_a_document_the_index_holds_ahead_of_its_owner(
 
     await service.handle(summary_envelope(evolve(state, body="the owner's next text", revision=2), 3, "revised"))
     assert await found(service, "next") == [state.summary_id]
+
+
+async def test_a_tombstone_keeps_no_text_of_the_summary(tmp_path):
+    from services.search.adapters.fts5 import Fts5Index
+    from tests.search.factories import make_doc
+
+    index = Fts5Index(tmp_path / "search.db")
+    await index.start()
+    try:
+        doc = make_doc(version=1, summary_id="s1", body="a confidential thought about quokkas",
+                       author_username="secretive")
+        await index.upsert(doc)
+        await index.remove("s1", 2)
+        stored = " ".join(str(v) for v in index.conn.execute("SELECT * FROM docs").fetchone())
+        assert "quokkas" not in stored and "secretive" not in stored
+        assert await index.versions() == {"s1": (2, False)}
+    finally:
+        await index.close()

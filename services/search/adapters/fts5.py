@@ -235,7 +235,11 @@ class Fts5Index:
     async def remove(self, summary_id: str, version: int, *, force: bool = False) -> bool:
         with transaction(self.conn):
             cur = self.conn.execute(
-                f"UPDATE {self.t('docs')} SET visible=0, version=? WHERE summary_id=? AND (version<? OR ?)",
+                # A tombstone keeps the id and version only: the text of a private or
+                # deleted summary does not stay behind in the search file.
+                f"UPDATE {self.t('docs')} SET visible=0, version=?, title='', authors='', keywords='', abstract='',"
+                " body='', authors_json='[]', keywords_json='[]', author_key=NULL, author_username=NULL"
+                " WHERE summary_id=? AND (version<? OR ?)",
                 (version, summary_id, version, force),
             )
             if cur.rowcount:
@@ -378,6 +382,8 @@ class Fts5Index:
         fts = self.t("titles_fts")
         rows = self.conn.execute(
             f"SELECT p.paper_id, p.title FROM {fts} JOIN {self.t('papers')} p ON p.rowid = {fts}.rowid"
+            # Every paper, summarised or not: a suggestion leads to the paper's page,
+            # where one can also write its first summary.
             f" WHERE {fts} MATCH ? ORDER BY rank LIMIT ?",
             (match, limit),
         ).fetchall()
