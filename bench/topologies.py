@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bench.processes import ProcessGroup, clean_env, free_port
+from shortscience.cli import SERVICES
 
 BIN = Path(sys.executable).parent
 SHORTSCIENCE = str(BIN / "shortscience")
-SPLIT_SERVICES = ("papers", "summaries", "search")
+# Every service `shortscience serve` knows, so the split topology follows the platform as it grows.
+SPLIT_SERVICES = tuple(s for s in SERVICES if s != "gateway")
 
 
 def _platform_env(data_dir: Path, **values: str) -> dict[str, str]:
@@ -40,8 +42,9 @@ async def allinone(data_dir: Path, log_dir: Path) -> AsyncIterator[str]:
 @asynccontextmanager
 async def split(data_dir: Path, log_dir: Path) -> AsyncIterator[str]:
     """One process per service, sharing the data dir (and so the event log file), and a
-    gateway reaching them over HTTP with the shared internal secret. Search is not on the
-    measured path, but the gateway is ready only when every service is."""
+    gateway reaching them over HTTP with the shared internal secret. Only summaries (and
+    papers, for an empty list) are on the measured path, but the gateway is ready only when
+    every service is."""
     env = _platform_env(data_dir, SHORTSCIENCE_INTERNAL_SECRET=secrets.token_urlsafe(32))
     with ProcessGroup(log_dir, env) as group:
         urls = {}

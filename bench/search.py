@@ -1,0 +1,231 @@
+"""`python -m bench.search`: the search service on a large synthetic corpus.
+
+1. Writes a deterministic corpus (`--summaries`, default 100,000) as events into a fresh
+   event log, as the summaries and papers services would have published them.
+2. Rebuilds the search index from that log in-process, exactly as `shortscience reindex`
+   does, and reports the build rate (summaries/s).
+3. Starts the all-in-one platform on that data and measures through the gateway over
+   HTTP: search p50/p99 over a fixed mix of `--queries` queries (one request at a time),
+   suggest p50/p99, and freshness (POST of a summary -> findable by search) over
+   `--writes` writes. A bare FastAPI endpoint returning a search answer's bytes is
+   measured with the same client in the same run as the baseline.
+Prints JSON (and writes bench/results/search.json); exit code 0 whatever the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+import uvloop
+from rich.console import Console
+
+from backbone.eventlog.sqlite import SqliteEventLog
+from bench.corpus import Corpus
+from bench.load import percentile
+from bench.processes import ProcessGroup, clean_env, free_port
+from bench.topologies import allinone
+
+RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
+TARGETS = {"search_p99_ms": 30.0, "suggest_p99_ms": 10.0, "reindex_per_s": 2000.0, "freshness_p99_ms": 250.0}
+console = Console(stderr=True, log_path=False)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__.splitlines()[0])
+    p.add_argument("--summaries", type=int, default=100_000)
+    p.add_argument("--queries", type=int, default=1_000)
+    p.add_argument("--suggests", type=int, default=500)
+    p.add_argument("--writes", type=int, default=200)
+    p.add_argument("--output", type=Path, default=RESULTS)
+    return p.parse_args(argv)
+
+
+def stats(latencies: list[float]) -> dict:
+    ordered = sorted(latencies)
+    return {"count": len(ordered), "p50_ms": round(percentile(ordered, 0.5) * 1000, 2),
+            "p99_ms": round(percentile(ordered, 0.99) * 1000, 2)}
+
+
+async def write_corpus(data_dir: Path, corpus: Corpus, n_summaries: int) -> None:
+    log = SqliteEventLog(data_dir / "events.db")
+    await log.start()
+    batch = []
+    for envelope in corpus.events(max(n_summaries * 6 // 10, 1), n_summaries):
+        batch.append(envelope)
+        if len(batch) == 5_000:
+            await log.publish(batch)
+            batch = []
+    await log.publish(batch)
+    await log.close()
+
+
+async def reindex(data_dir: Path) -> tuple[int, float]:
+    from services.search.bootstrap import bootstrap
+    from services.search.config import SearchSettings
+
+    settings = SearchSettings(data_dir=data_dir)
+    log = SqliteEventLog(data_dir / "events.db")
+    await log.start()
+    runtime = bootstrap(settings, event_log=log)
+    await runtime.start(background=False)
+    started = time.perf_counter()
+    applied = await runtime.api.rebuild(log)
+    elapsed = time.perf_counter() - started
+    count = await runtime.api.index.count()
+    # The live consumer groups start at the end: the rebuild did their work.
+    end = await log.end_offsets(["papers", "summaries"])
+    for group, topics in (("search", ["papers", "summaries"]), ("summaries", ["papers"])):
+        consumer = log.consumer(group, topics)
+        for topic in topics:
+            await consumer.seek(topic, end[topic])
+        await consumer.close()
+    await runtime.stop()
+    await log.close()
+    return count, elapsed if applied else float("nan")
+
+
+async def timed_gets(http: aiohttp.ClientSession, url: str, params_list: list) -> tuple[list[float], int]:
+    latencies, errors = [], 0
+    for params in params_list:
+        started = time.perf_counter()
+        async with http.get(url, params=params) as resp:
+            await resp.read()
+            if resp.status != 200:
+                errors += 1
+                continue
+        latencies.append(time.perf_counter() - started)
+    return latencies, errors
+
+
+async def freshness(http: aiohttp.ClientSession, base: str, writes: int) -> tuple[list[float], int]:
+    async with http.post(base + "/api/v1/auth/signup", json={"username": "benchwriter", "email": "b@example.org",
+                                                               "password": "bench-password-1"}) as r:
+        assert r.status == 201, await r.text()
+    async with http.post(base + "/api/v1/auth/login", json={"username": "benchwriter",
+                                                              "password": "bench-password-1"}) as r:
+        headers = {"Authorization": "Bearer " + (await r.json())["access_token"]}
+    papers = []
+    for i in range(writes):
+        async with http.post(base + "/api/v1/papers", headers=headers,
+                             json={"title": f"Freshness probe {i}", "authors": ["Bench Mark"]}) as r:
+            papers.append((await r.json())["id"])
+    latencies, lost = [], 0
+    for i, paper_id in enumerate(papers):
+        token = f"zfresh{i}x"
+        async with http.post(f"{base}/api/v1/papers/{paper_id}/summaries", headers=headers,
+                             json={"body": f"A probe summary carrying the word {token}."}) as r:
+            assert r.status == 201, await r.text()
+        written = time.perf_counter()
+        while True:
+            async with http.get(base + "/api/v1/search", params={"q": token}) as r:
+                if (await r.json())["total"] >= 1:
+                    latencies.append(time.perf_counter() - written)
+                    break
+            if time.perf_counter() - written > 10:
+                lost += 1
+                break
+            await asyncio.sleep(0.002)
+    return latencies, lost
+
+
+async def run(opts: argparse.Namespace) -> dict:
+    corpus = Corpus()
+    with tempfile.TemporaryDirectory(prefix="shortscience-bench-search-") as tmp:
+        data_dir, log_dir = Path(tmp) / "data", Path(tmp) / "logs"
+        data_dir.mkdir()
+        log_dir.mkdir()
+        console.log(f"writing a corpus of {opts.summaries:,} summaries as events")
+        started = time.perf_counter()
+        await write_corpus(data_dir, corpus, opts.summaries)
+        console.log(f"  done in {time.perf_counter() - started:.1f} s")
+        console.log("rebuilding the search index from the log (as `shortscience reindex`)")
+        count, elapsed = await reindex(data_dir)
+        console.log(f"  {count:,} summaries indexed in {elapsed:.1f} s: {count / elapsed:,.0f}/s")
+        replay = Corpus()  # the same seed: the same papers, so phrases and prefixes hit
+        papers = replay.papers(max(opts.summaries * 6 // 10, 1))
+        queries, prefixes = replay.queries(opts.queries, papers), replay.prefixes(opts.suggests, papers)
+
+        async with allinone(data_dir, log_dir) as base, aiohttp.ClientSession() as http:
+            console.log("search through the gateway")
+            await timed_gets(http, base + "/api/v1/search", queries[:50])  # warm-up
+            search_lat, search_err = await timed_gets(http, base + "/api/v1/search", queries)
+            console.log(f"  {stats(search_lat)}")
+            async with http.get(base + "/api/v1/search", params=queries[0]) as r:
+                sample = await r.read()
+            suggest_lat, suggest_err = await timed_gets(
+                http, base + "/api/v1/search/suggest", [{"q": p} for p in prefixes])
+            console.log(f"  suggest {stats(suggest_lat)}")
+            console.log(f"freshness over {opts.writes} writes")
+            fresh_lat, lost = await freshness(http, base, opts.writes)
+            console.log(f"  {stats(fresh_lat)}, {lost} not found within 10 s")
+
+        (Path(tmp) / "payload").write_bytes(sample)
+        port = free_port()
+        argv = [sys.executable, "-m", "uvicorn", "bench.search:baseline_app", "--factory", "--host", "127.0.0.1",
+                "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                "--log-level", "warning"]
+        with ProcessGroup(log_dir, clean_env(BENCH_SEARCH_PAYLOAD=str(Path(tmp) / "payload"))) as group:
+            server = group.start("search-baseline", argv, port)
+            await server.wait_ready()
+            async with aiohttp.ClientSession() as http:
+                await timed_gets(http, server.url + "/api/v1/search", queries[:50])
+                base_lat, _ = await timed_gets(http, server.url + "/api/v1/search", queries)
+
+    search, suggest, fresh = stats(search_lat), stats(suggest_lat), stats(fresh_lat)
+    figures = {
+        "search_p99_ms": search["p99_ms"], "suggest_p99_ms": suggest["p99_ms"],
+        "reindex_per_s": round(count / elapsed), "freshness_p99_ms": fresh["p99_ms"],
+    }
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "corpus": {"summaries": count, "papers": len(papers), "queries": len(queries)},
+        "search": {**search, "errors": search_err},
+        "suggest": {**suggest, "errors": suggest_err},
+        "baseline_same_client": stats(base_lat),
+        "search_p50_vs_baseline_p50": round(search["p50_ms"] / max(stats(base_lat)["p50_ms"], 1e-9), 1),
+        "reindex": {"summaries": count, "seconds": round(elapsed, 2), "per_s": figures["reindex_per_s"]},
+        "freshness": {**fresh, "not_found": lost},
+        "targets": {name: {"target": target, "measured": figures[name],
+                           "met": figures[name] >= target if name == "reindex_per_s" else figures[name] <= target}
+                    for name, target in TARGETS.items()},
+    }
+
+
+def baseline_app():
+    from fastapi import FastAPI, Response
+
+    payload = Path(os.environ["BENCH_SEARCH_PAYLOAD"]).read_bytes()
+    app = FastAPI()
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        return Response(b'{"ready":true}', media_type="application/json")
+
+    @app.get("/api/v1/search")
+    async def search() -> Response:
+        return Response(payload, media_type="application/json")
+
+    return app
+
+
+def main(argv=None) -> None:
+    opts = parse_args(argv)
+    result = uvloop.run(run(opts))
+    opts.output.parent.mkdir(parents=True, exist_ok=True)
+    opts.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    missed = [name for name, t in result["targets"].items() if not t["met"]]
+    console.print("search targets: " + ("all met" if not missed else "missed: " + ", ".join(missed)))
+
+
+if __name__ == "__main__":
+    main()
