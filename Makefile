@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.social
 
 clean:
 	rm -rf $(VENV) data artifacts .pytest_cache *.egg-info

@@ -20,6 +20,9 @@ EVENTS_CONSUMED = Counter(
 )
 CONSUMER_LAG = Gauge("shortscience_consumer_lag", "Records behind the end of the log", ["group", "topic"])
 DEAD_LETTERS = Counter("shortscience_dead_letters_total", "Events sent to the dead-letter store", ["group"])
+SOCIAL_ATTEMPTS = Counter(
+    "shortscience_social_attempts_total", "Posts sent to a social platform, by what came of them", ["channel", "outcome"]
+)
 OUTBOX_PENDING = Gauge("shortscience_outbox_pending", "Events waiting in an outbox", ["service"])
 
 

@@ -10,11 +10,13 @@ from backbone.errors import Unauthorized
 from backbone.identity import Identity, identity_from_headers
 
 
-def _viewer(request: Request) -> Identity | None:
+# async on purpose: FastAPI runs a plain `def` dependency in a thread pool, which cost
+# more than the whole rest of an internal read (measured in bench/).
+async def _viewer(request: Request) -> Identity | None:
     return identity_from_headers(request.headers)
 
 
-def _actor(request: Request) -> Identity:
+async def _actor(request: Request) -> Identity:
     identity = identity_from_headers(request.headers)
     if identity is None:
         raise Unauthorized("sign in first")

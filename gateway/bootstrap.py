@@ -18,7 +18,8 @@ from backbone.outbox import OutboxRelay
 from backbone.runtime import Runtime, make_event_log
 from gateway.api.deps import GatewayState
 from gateway.api.routes import router
-from gateway.clients.http import PapersHttpClient, SearchHttpClient, SummariesHttpClient
+from gateway.api.social_routes import router as social_router
+from gateway.clients.http import PapersHttpClient, SearchHttpClient, SocialHttpClient, SummariesHttpClient
 from gateway.config import GatewaySettings
 from gateway.identity.service import IdentityService
 from gateway.identity.store import IdentityStore
@@ -48,6 +49,7 @@ def create_gateway_app(
     papers,
     summaries,
     search,
+    social=None,
     event_log: EventLog,
     runtimes: Sequence[Runtime] = (),
     clients: Sequence = (),
@@ -76,6 +78,7 @@ def create_gateway_app(
             await identity_rt.stop()
 
     async def services_ready() -> bool:
+        # The services on the public path; social is for operators only, and its own /readyz tells.
         return all([await papers.ready(), await summaries.ready(), await search.ready()])
 
     app = create_app(
@@ -92,11 +95,13 @@ def create_gateway_app(
         papers=papers,
         summaries=summaries,
         search=search,
+        social=social,
         login_limiter=RateLimiter(settings.login_limit, settings.login_window),
         signup_limiter=RateLimiter(settings.signup_limit, settings.signup_window),
         write_limiter=RateLimiter(settings.write_limit, settings.write_window),
     )
     app.include_router(router())
+    app.include_router(social_router())
     return app
 
 
@@ -106,12 +111,14 @@ def create_http_gateway(settings: GatewaySettings | None = None, on_started: Seq
     papers = PapersHttpClient(settings.papers_url, settings.internal_secret)
     summaries = SummariesHttpClient(settings.summaries_url, settings.internal_secret)
     search = SearchHttpClient(settings.search_url, settings.internal_secret)
+    social = SocialHttpClient(settings.social_url, settings.internal_secret)
     return create_gateway_app(
         settings,
         papers=papers,
         summaries=summaries,
         search=search,
+        social=social,
         event_log=make_event_log(settings),
-        clients=[papers, summaries, search],
+        clients=[papers, summaries, search, social],
         on_started=on_started,
     )

@@ -11,6 +11,7 @@ class GatewaySettings(CommonSettings):
     papers_url: str = "http://127.0.0.1:8001"
     summaries_url: str = "http://127.0.0.1:8002"
     search_url: str = "http://127.0.0.1:8003"
+    social_url: str = "http://127.0.0.1:8004"
     public_url: str = "http://127.0.0.1:8000"
     demo_data: bool = False
 

@@ -14,6 +14,8 @@ from services.papers.bootstrap import bootstrap as papers_bootstrap
 from services.papers.config import PapersSettings
 from services.search.bootstrap import bootstrap as search_bootstrap
 from services.search.config import SearchSettings
+from services.social.bootstrap import bootstrap as social_bootstrap
+from services.social.config import SocialSettings
 from services.summaries.bootstrap import bootstrap as summaries_bootstrap
 from services.summaries.config import SummariesSettings
 
@@ -29,6 +31,7 @@ def create_allinone_app(settings: GatewaySettings | None = None) -> FastAPI:
     papers = papers_bootstrap(PapersSettings(**shared), event_log=event_log)
     summaries = summaries_bootstrap(SummariesSettings(**shared), event_log=event_log)
     search = search_bootstrap(SearchSettings(**shared), event_log=event_log)
+    social = social_bootstrap(SocialSettings(**shared, public_url=settings.public_url), event_log=event_log)
 
     hooks = []
     if settings.demo_data:
@@ -44,7 +47,8 @@ def create_allinone_app(settings: GatewaySettings | None = None) -> FastAPI:
         papers=papers.api,
         summaries=summaries.api,
         search=search.api,
+        social=social.api,
         event_log=event_log,
-        runtimes=[papers, summaries, search],
+        runtimes=[papers, summaries, search, social],
         on_started=hooks,
     )

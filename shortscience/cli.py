@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(help="ShortScience: short summaries of scientific papers.", no_args_is_help=True)
-SERVICES = ("gateway", "papers", "summaries", "search")
+SERVICES = ("gateway", "papers", "summaries", "search", "social")
 
 
 def _uvicorn(app_factory: str, host: str, port: int, log_level: str) -> None:
@@ -41,7 +41,7 @@ def run(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="gateway | papers | summaries | search")],
+    service: Annotated[str, typer.Argument(help="gateway | papers | summaries | search | social")],
     host: Annotated[str | None, typer.Option(help="default SHORTSCIENCE_<SERVICE>_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default SHORTSCIENCE_<SERVICE>_PORT")] = None,
 ) -> None:
@@ -50,6 +50,7 @@ def serve(
     from gateway.config import GatewaySettings
     from services.papers.config import PapersSettings
     from services.search.config import SearchSettings
+    from services.social.config import SocialSettings
     from services.summaries.config import SummariesSettings
 
     if service not in SERVICES:
@@ -60,6 +61,7 @@ def serve(
         "summaries": ("services.summaries.bootstrap:create_http_app", SummariesSettings, "summaries_host",
                       "summaries_port"),
         "search": ("services.search.bootstrap:create_http_app", SearchSettings, "search_host", "search_port"),
+        "social": ("services.social.bootstrap:create_http_app", SocialSettings, "social_host", "social_port"),
     }
     factory, settings_class, host_field, port_field = factories[service]
     settings = settings_class()

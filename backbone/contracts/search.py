@@ -65,7 +65,7 @@ class SuggestResult(BaseModel):
     suggestions: list[Suggestion]
 
 
-def search_params(
+async def search_params(
     q: Annotated[str, Query()] = "",
     venue: Annotated[list[str] | None, Query(max_length=20)] = None,
     year_from: Annotated[int | None, Query(ge=1600, le=2100)] = None,

@@ -33,6 +33,7 @@ class GatewayState:
     login_limiter: RateLimiter
     signup_limiter: RateLimiter
     write_limiter: RateLimiter
+    social: object | None = None  # None when the gateway runs without the social service
 
 
 def state(request: Request) -> GatewayState:
@@ -49,7 +50,7 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-async def _optional_session(request: Request) -> Session | None:
+async def optional_session(request: Request) -> Session | None:
     secret = _bearer(request)
     if secret is None:
         return None
@@ -60,7 +61,7 @@ async def _optional_session(request: Request) -> Session | None:
 
 
 async def _session(request: Request) -> Session:
-    session = await _optional_session(request)
+    session = await optional_session(request)
     if session is None:
         raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'", field="authorization")
     return session
@@ -73,7 +74,7 @@ async def _writer(request: Request) -> Session:
     return session
 
 
-OptionalSession = Annotated[Session | None, Depends(_optional_session)]
+OptionalSession = Annotated[Session | None, Depends(optional_session)]
 CurrentSession = Annotated[Session, Depends(_session)]
 Writer = Annotated[Session, Depends(_writer)]
 

@@ -7,12 +7,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from backbone.app import json_response
+from backbone.app import choice_param, int_param, json_response
 from backbone.contracts.papers import PaperCreate, PaperUpdate
 from backbone.contracts.search import SearchRequest, search_params
 from backbone.contracts.summaries import CommentCreate, SummaryCreate, SummaryUpdate, VoteIn
 from backbone.errors import Forbidden
-from gateway.api.deps import CurrentSession, OptionalSession, Writer, client_address, state, viewer_of
+from gateway.api.deps import (
+    CurrentSession,
+    OptionalSession,
+    Writer,
+    client_address,
+    optional_session,
+    state,
+    viewer_of,
+)
 from gateway.identity.service import LoginIn, SignupIn, TokenIn
 from gateway.identity.store import User
 
@@ -36,6 +44,37 @@ def _user_json(user: User) -> dict:
 
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1")
+
+    # -- hot reads first: a request is matched against the routes in order -----------
+
+    # The session is resolved by a direct call here, not by dependency injection, which
+    # costs more than the whole rest of this read (see bench/).
+    @r.get("/summaries/{summary_id}")
+    async def get_summary(request: Request, summary_id: str):
+        viewer = viewer_of(await optional_session(request))
+        return json_response(await state(request).summaries.get(summary_id, viewer))
+
+    @r.get("/papers/{paper_id}/summaries", openapi_extra={"parameters": [
+        {"name": "sort", "in": "query", "schema": {"enum": ["score", "newest"], "default": "score"}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    ]})
+    async def paper_summaries(request: Request, paper_id: str):
+        query = request.query_params  # read by hand on this hot path; same rules as PageQ/SizeQ/SortQ
+        sort = choice_param(query, "sort", "score", ("score", "newest"))
+        page, size = int_param(query, "page", 1, 1, 100_000), int_param(query, "size", 20, 1, 100)
+        gw = state(request)
+        viewer = viewer_of(await optional_session(request))
+        result = await gw.summaries.list_for_paper(paper_id, sort=sort, viewer=viewer, page=page, size=size)
+        if result.total == 0:
+            await gw.papers.get(paper_id)  # an unknown paper is a 404, not an empty list
+        return json_response(result)
+
+    @r.get("/summaries")
+    async def list_summaries(request: Request, session: OptionalSession, sort: SortQ = "newest",
+                             venue: VenueQ = None, year: YearQ = None, page: PageQ = 1, size: SizeQ = 20):
+        return json_response(await state(request).summaries.list(
+            sort=sort, venue=venue, year=year, viewer=viewer_of(session), page=page, size=size))
 
     # -- identity ---------------------------------------------------------------------
 
@@ -131,26 +170,6 @@ def router() -> APIRouter:
         gw = state(request)
         paper = await gw.papers.get(paper_id)
         return json_response(await gw.summaries.publish(paper.snapshot(), data, session.identity), 201)
-
-    @r.get("/papers/{paper_id}/summaries")
-    async def paper_summaries(request: Request, paper_id: str, session: OptionalSession, sort: SortQ = "score",
-                              page: PageQ = 1, size: SizeQ = 20):
-        gw = state(request)
-        result = await gw.summaries.list_for_paper(paper_id, sort=sort, viewer=viewer_of(session), page=page,
-                                                   size=size)
-        if result.total == 0:
-            await gw.papers.get(paper_id)  # an unknown paper is a 404, not an empty list
-        return json_response(result)
-
-    @r.get("/summaries")
-    async def list_summaries(request: Request, session: OptionalSession, sort: SortQ = "newest",
-                             venue: VenueQ = None, year: YearQ = None, page: PageQ = 1, size: SizeQ = 20):
-        return json_response(await state(request).summaries.list(
-            sort=sort, venue=venue, year=year, viewer=viewer_of(session), page=page, size=size))
-
-    @r.get("/summaries/{summary_id}")
-    async def get_summary(request: Request, summary_id: str, session: OptionalSession):
-        return json_response(await state(request).summaries.get(summary_id, viewer_of(session)))
 
     @r.patch("/summaries/{summary_id}")
     async def revise(request: Request, summary_id: str, data: SummaryUpdate, session: Writer):

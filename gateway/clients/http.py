@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from backbone.contracts.papers import PaperCreate, PaperPage, PaperRead, PaperUpdate, VenueRead, VenueYearRead
 from backbone.contracts.search import SearchRequest, SearchResult, SuggestResult
+from backbone.contracts.social import PostPage, PostRead, PreviewRead
 from backbone.contracts.summaries import (
     CommentCreate,
     CommentRead,
@@ -203,3 +204,24 @@ class SearchHttpClient(ServiceHttpClient):
     async def suggest(self, q: str, limit: int = 10) -> SuggestResult:
         return SuggestResult.model_validate_json(await self.call("GET", "/search/suggest",
                                                                  params={"q": q, "limit": limit}))
+
+
+class SocialHttpClient(ServiceHttpClient):
+    def __init__(self, base_url: str, secret: str) -> None:
+        super().__init__("social", base_url, secret)
+
+    async def list_posts(self, *, status: str | None, channel: str | None, page: int, size: int,
+                         actor: Identity) -> PostPage:
+        params = {"status": status, "channel": channel, "page": page, "size": size}
+        return PostPage.model_validate_json(await self.call("GET", "/social/posts", identity=actor, params=params))
+
+    async def get_post(self, post_id: str, actor: Identity) -> PostRead:
+        return PostRead.model_validate_json(await self.call("GET", f"/social/posts/{post_id}", identity=actor))
+
+    async def retry(self, post_id: str, actor: Identity) -> PostRead:
+        return PostRead.model_validate_json(await self.call("POST", f"/social/posts/{post_id}/retry",
+                                                            identity=actor))
+
+    async def preview(self, summary_id: str, actor: Identity) -> PreviewRead:
+        return PreviewRead.model_validate_json(await self.call("GET", f"/social/preview/{summary_id}",
+                                                               identity=actor))

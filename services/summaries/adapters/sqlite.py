@@ -6,6 +6,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from backbone.events import Event, PaperSnapshot
@@ -107,10 +108,16 @@ def _values(s: Summary) -> tuple:
     )
 
 
+@lru_cache(maxsize=4096)
+def _paper(stored: str) -> PaperSnapshot:
+    """Many rows share a paper: parse each stored copy once (snapshots are immutable)."""
+    return PaperSnapshot.model_validate_json(stored)
+
+
 def _summary(row: sqlite3.Row) -> Summary:
     return Summary(
         id=row["id"],
-        paper=PaperSnapshot.model_validate_json(row["paper"]),
+        paper=_paper(row["paper"]),
         author_id=row["author_id"],
         author_username=row["author_username"],
         body=row["body"],
