@@ -17,7 +17,7 @@ from backbone.eventlog.port import EventLog
 from backbone.outbox import OutboxRelay
 from backbone.runtime import Runtime, make_event_log
 from gateway.api.deps import GatewayState
-from gateway.api.routes import router
+from gateway.api.routes import HOT_READS, router
 from gateway.api.social_routes import router as social_router
 from gateway.clients.http import PapersHttpClient, SearchHttpClient, SocialHttpClient, SummariesHttpClient
 from gateway.config import GatewaySettings
@@ -87,6 +87,7 @@ def create_gateway_app(
         ready_checks={"identity": identity_rt.ready, "services": services_ready},
         max_body=settings.max_body_bytes,
         internal_secret=None,
+        fast_reads=HOT_READS,
     )
     app.state.settings = settings
     app.state.runtimes = [identity_rt, *runtimes]

@@ -185,12 +185,16 @@ class SqliteConsumer:
         self.topics = topics
         self.member = member
         self._positions: dict[str, int] | None = None  # next offset to read, per topic
+        self._lease_until = 0.0  # while well inside the lease, polls skip renewing it
 
     # -- lease ------------------------------------------------------------------------
 
     def _hold_lease(self) -> bool:
-        """Take or renew the group's lease; on taking it, start from committed offsets."""
+        """Take or renew the group's lease; on taking it, start from committed offsets.
+        Renewal is a durable write, so it happens only once half the lease has passed."""
         now = time.time()
+        if self._positions is not None and now < self._lease_until - self.log.lease_seconds / 2:
+            return True
         conn = self.log.conn
         with transaction(conn):
             conn.execute(
@@ -202,7 +206,9 @@ class SqliteConsumer:
             owner = conn.execute("SELECT member FROM group_leases WHERE grp=?", (self.group,)).fetchone()[0]
         if owner != self.member:
             self._positions = None
+            self._lease_until = 0.0
             return False
+        self._lease_until = now + self.log.lease_seconds
         if self._positions is None:
             self._positions = self._committed()
         return True
@@ -287,6 +293,7 @@ class SqliteConsumer:
                 "DELETE FROM group_leases WHERE grp=? AND member=?", (self.group, self.member)
             )
         self._positions = None
+        self._lease_until = 0.0
 
 
 class LeaseLost(RuntimeError):

@@ -42,33 +42,46 @@ def _user_json(user: User) -> dict:
     }
 
 
+# The most frequent reads, written as plain handlers (Request and path parameters in, a
+# Response out): the session is resolved by a direct call and the query read by hand,
+# because FastAPI's routing and dependency injection cost more than the rest of such a
+# read (see bench/). The gateway serves them through FastReads and documents them below.
+
+
+async def get_summary(request: Request, summary_id: str) -> Response:
+    viewer = viewer_of(await optional_session(request))
+    return json_response(await state(request).summaries.get(summary_id, viewer))
+
+
+async def paper_summaries(request: Request, paper_id: str) -> Response:
+    query = request.query_params  # the same rules as SortQ, PageQ and SizeQ
+    sort = choice_param(query, "sort", "score", ("score", "newest"))
+    page, size = int_param(query, "page", 1, 1, 100_000), int_param(query, "size", 20, 1, 100)
+    gw = state(request)
+    viewer = viewer_of(await optional_session(request))
+    result = await gw.summaries.list_for_paper(paper_id, sort=sort, viewer=viewer, page=page, size=size)
+    if result.total == 0:
+        await gw.papers.get(paper_id)  # an unknown paper is a 404, not an empty list
+    return json_response(result)
+
+
+HOT_READS = (
+    ("/api/v1/summaries/{summary_id}", get_summary),
+    ("/api/v1/papers/{paper_id}/summaries", paper_summaries),
+)
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1")
 
-    # -- hot reads first: a request is matched against the routes in order -----------
+    # -- hot reads: also served by backbone.app.FastReads (see HOT_READS) --------------
 
-    # The session is resolved by a direct call here, not by dependency injection, which
-    # costs more than the whole rest of this read (see bench/).
-    @r.get("/summaries/{summary_id}")
-    async def get_summary(request: Request, summary_id: str):
-        viewer = viewer_of(await optional_session(request))
-        return json_response(await state(request).summaries.get(summary_id, viewer))
-
-    @r.get("/papers/{paper_id}/summaries", openapi_extra={"parameters": [
+    r.add_api_route("/summaries/{summary_id}", get_summary, methods=["GET"])
+    r.add_api_route("/papers/{paper_id}/summaries", paper_summaries, methods=["GET"], openapi_extra={"parameters": [
         {"name": "sort", "in": "query", "schema": {"enum": ["score", "newest"], "default": "score"}},
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
         {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
     ]})
-    async def paper_summaries(request: Request, paper_id: str):
-        query = request.query_params  # read by hand on this hot path; same rules as PageQ/SizeQ/SortQ
-        sort = choice_param(query, "sort", "score", ("score", "newest"))
-        page, size = int_param(query, "page", 1, 1, 100_000), int_param(query, "size", 20, 1, 100)
-        gw = state(request)
-        viewer = viewer_of(await optional_session(request))
-        result = await gw.summaries.list_for_paper(paper_id, sort=sort, viewer=viewer, page=page, size=size)
-        if result.total == 0:
-            await gw.papers.get(paper_id)  # an unknown paper is a 404, not an empty list
-        return json_response(result)
 
     @r.get("/summaries")
     async def list_summaries(request: Request, session: OptionalSession, sort: SortQ = "newest",
