@@ -11,7 +11,7 @@ from backbone.outbox import OutboxRelay
 from backbone.runtime import Runtime, make_event_log
 from services.summaries import consumers
 from services.summaries.adapters.sqlite import SqliteSummariesStore
-from services.summaries.api.routes import router
+from services.summaries.api.routes import HOT_READS, router
 from services.summaries.config import SummariesSettings
 from services.summaries.handlers import SummariesService
 
@@ -44,6 +44,7 @@ def create_http_app(settings: SummariesSettings | None = None) -> FastAPI:
         lifespan=runtime.lifespan(),
         ready_checks={"summaries": runtime.ready},
         internal_secret=settings.internal_secret,
+        fast_reads=HOT_READS,
     )
     app.state.summaries = runtime.api
     app.state.runtime = runtime

@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from backbone.app import json_response
+from backbone.app import choice_param, int_param, json_response
 from backbone.contracts.summaries import CommentCreate, SummaryCreate, SummaryUpdate, VoteIn
 from backbone.contracts.common import Strict
 from backbone.events import PaperSnapshot
+from backbone.identity import identity_from_headers
 from backbone.service_api import Actor, Viewer
 from services.summaries.handlers import SummariesService
 
@@ -23,11 +24,32 @@ class PublishRequest(Strict):
     summary: SummaryCreate
 
 
+def svc(request: Request) -> SummariesService:
+    return request.app.state.summaries
+
+
+# The gateway's most frequent reads, as plain handlers served by backbone.app.FastReads
+# (and registered below as ordinary routes too): see gateway/api/routes.py for why.
+
+
+async def get_summary(request: Request, summary_id: str) -> Response:
+    viewer = identity_from_headers(request.headers)
+    return json_response(await svc(request).get(summary_id, viewer))
+
+
+async def for_paper(request: Request, paper_id: str) -> Response:
+    query = request.query_params
+    sort = choice_param(query, "sort", "score", ("score", "newest"))
+    page, size = int_param(query, "page", 1, 1, 100_000), int_param(query, "size", 20, 1, 100)
+    viewer = identity_from_headers(request.headers)
+    return json_response(await svc(request).list_for_paper(paper_id, sort=sort, viewer=viewer, page=page, size=size))
+
+
+HOT_READS = (("/summaries/{summary_id}", get_summary), ("/papers/{paper_id}/summaries", for_paper))
+
+
 def router() -> APIRouter:
     r = APIRouter()
-
-    def svc(request: Request) -> SummariesService:
-        return request.app.state.summaries
 
     @r.post("/summaries", status_code=201)
     async def publish(request: Request, data: PublishRequest, actor: Actor):
@@ -57,9 +79,7 @@ def router() -> APIRouter:
         counts = await svc(request).counts_by_year(key)
         return json_response([[year, n] for year, n in counts.items()])
 
-    @r.get("/summaries/{summary_id}")
-    async def get(request: Request, summary_id: str, viewer: Viewer):
-        return json_response(await svc(request).get(summary_id, viewer))
+    r.add_api_route("/summaries/{summary_id}", get_summary, methods=["GET"])
 
     @r.patch("/summaries/{summary_id}")
     async def revise(request: Request, summary_id: str, data: SummaryUpdate, actor: Actor):
@@ -94,12 +114,6 @@ def router() -> APIRouter:
     async def hide_comment(request: Request, comment_id: str, actor: Actor):
         return json_response(await svc(request).hide_comment(comment_id, actor))
 
-    @r.get("/papers/{paper_id}/summaries")
-    async def for_paper(
-        request: Request, paper_id: str, viewer: Viewer, sort: SortQ = "score", page: PageQ = 1, size: SizeQ = 20
-    ):
-        return json_response(
-            await svc(request).list_for_paper(paper_id, sort=sort, viewer=viewer, page=page, size=size)
-        )
+    r.add_api_route("/papers/{paper_id}/summaries", for_paper, methods=["GET"])
 
     return r
