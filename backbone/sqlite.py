@@ -32,7 +32,20 @@ def connect(path: Path | str, *, synchronous: str = "NORMAL") -> sqlite3.Connect
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception. Inside a transaction
+    already open on this connection it is a savepoint, so a bulk job can wrap many
+    single-item writes in one commit."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO nested")
+            conn.execute("RELEASE nested")
+            raise
+        else:
+            conn.execute("RELEASE nested")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
@@ -80,3 +93,37 @@ CREATE TABLE IF NOT EXISTS processed_events (
     applied_at REAL NOT NULL
 )
 """
+
+
+class SqliteStore:
+    """A service's own SQLite file: opened and migrated at start, closed at stop, with
+    its outbox in the same file. Subclasses name their MIGRATIONS."""
+
+    MIGRATIONS: Sequence[str] = ()
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def start(self) -> None:
+        if self._conn is None:
+            self._conn = connect(self.path)
+            migrate(self._conn, self.MIGRATIONS)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        assert self._conn is not None, f"{type(self).__name__} not started"
+        return self._conn
+
+    async def ping(self) -> bool:
+        return self.conn.execute("SELECT 1").fetchone() is not None
+
+    def outbox(self):
+        from backbone.outbox import SqliteOutbox
+
+        return SqliteOutbox(self.conn)

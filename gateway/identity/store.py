@@ -6,11 +6,10 @@ import hashlib
 import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from backbone.events import Event
 from backbone.outbox import SqliteOutbox
-from backbone.sqlite import OUTBOX_TABLE, connect, migrate, transaction
+from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
 
 MIGRATIONS = [
     """
@@ -92,31 +91,8 @@ class EmailTaken(Exception):
     pass
 
 
-class IdentityStore:
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-
-    async def start(self) -> None:
-        if self._conn is None:
-            self._conn = connect(self.path)
-            migrate(self._conn, MIGRATIONS)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        assert self._conn is not None, "identity store not started"
-        return self._conn
-
-    async def ping(self) -> bool:
-        return self.conn.execute("SELECT 1").fetchone() is not None
-
-    def outbox(self) -> SqliteOutbox:
-        return SqliteOutbox(self.conn)
+class IdentityStore(SqliteStore):
+    MIGRATIONS = MIGRATIONS
 
     async def add_user(self, user: User, event: Event) -> None:
         try:

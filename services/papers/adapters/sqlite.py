@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from pathlib import Path
 
 import orjson
 
 from backbone.events import Event
 from backbone.outbox import SqliteOutbox
-from backbone.sqlite import OUTBOX_TABLE, connect, migrate, transaction
+from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
 from services.papers.domain.model import Identifiers, Paper
 from services.papers.ports import IdentifierTaken, StaleWrite
 
@@ -90,31 +89,8 @@ def _paper_values(p: Paper) -> tuple:
     )
 
 
-class SqlitePapersStore:
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-
-    async def start(self) -> None:
-        if self._conn is None:
-            self._conn = connect(self.path)
-            migrate(self._conn, MIGRATIONS)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        assert self._conn is not None, "store not started"
-        return self._conn
-
-    async def ping(self) -> bool:
-        return self.conn.execute("SELECT 1").fetchone() is not None
-
-    def outbox(self) -> SqliteOutbox:
-        return SqliteOutbox(self.conn)
+class SqlitePapersStore(SqliteStore):
+    MIGRATIONS = MIGRATIONS
 
     async def get(self, paper_id: str) -> Paper | None:
         row = self.conn.execute("SELECT * FROM papers WHERE id=?", (paper_id,)).fetchone()

@@ -7,11 +7,10 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 
 from backbone.events import Event, PaperSnapshot
 from backbone.outbox import SqliteOutbox
-from backbone.sqlite import OUTBOX_TABLE, connect, migrate, transaction
+from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
 from services.summaries.domain.model import Comment, Summary
 from services.summaries.ports import DuplicateSummary, StaleWrite
 
@@ -152,31 +151,8 @@ def _comment(row: sqlite3.Row) -> Comment:
 _PUBLIC = "visibility='public' AND hidden=0 AND deleted=0"
 
 
-class SqliteSummariesStore:
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-
-    async def start(self) -> None:
-        if self._conn is None:
-            self._conn = connect(self.path)
-            migrate(self._conn, MIGRATIONS)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        assert self._conn is not None, "store not started"
-        return self._conn
-
-    async def ping(self) -> bool:
-        return self.conn.execute("SELECT 1").fetchone() is not None
-
-    def outbox(self) -> SqliteOutbox:
-        return SqliteOutbox(self.conn)
+class SqliteSummariesStore(SqliteStore):
+    MIGRATIONS = MIGRATIONS
 
     def _queue(self, summary: Summary, events: Sequence[Event]) -> None:
         SqliteOutbox.add(
