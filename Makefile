@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.social
+	$(BIN)/python -m bench.imports
 
 clean:
 	rm -rf $(VENV) data artifacts .pytest_cache *.egg-info

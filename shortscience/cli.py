@@ -142,5 +142,13 @@ def search_reconcile() -> None:
             typer.echo(f"  {label} {summary_id}")
 
 
+from shortscience import datacli  # noqa: E402  (commands defined there, registered here)
+
+app.add_typer(datacli.import_app, name="import")
+app.command("export")(datacli.export)
+app.command("restore")(datacli.restore)
+app.command("dump")(datacli.dump)
+
+
 def main() -> None:
     app()

@@ -130,6 +130,57 @@ class SummariesAPI(Protocol):
     async def comments(self, summary_id: str, viewer: Identity | None) -> list[CommentRead]: ...
     async def hide_comment(self, comment_id: str, actor: Identity) -> CommentRead: ...
     async def states(self, *, after: str | None, limit: int) -> StatesPage: ...
+    async def export_for_user(self, user_id: str) -> "PersonalExport": ...
     async def counts_by_venue(self) -> dict[str, int]: ...
     async def counts_by_year(self, venue_key: str) -> dict[int | None, int]: ...
     async def ready(self) -> bool: ...
+
+
+# -- export and restore (operator tools and the personal export) -------------------------
+
+
+class VoteRecord(BaseModel):
+    summary_id: str
+    user_id: str
+    value: int
+
+
+class CommentRecord(BaseModel):
+    id: str
+    summary_id: str
+    author_id: str
+    author_username: str
+    body: str
+    hidden: bool
+    created_at: datetime
+
+
+class SummaryRecord(BaseModel):
+    """A summary as the operator export holds it: everything needed to put it back as it was."""
+
+    id: str
+    paper: PaperSnapshot
+    author_id: str
+    author_username: str
+    body: str
+    visibility: Visibility
+    anonymous: bool
+    hidden: bool
+    deleted: bool
+    score: int
+    revision: int
+    comment_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    revisions: list[RevisionRead]
+
+
+class PersonalExport(BaseModel):
+    """What `GET /api/v1/me/export` gives a user: their own summaries (anonymous and private
+    ones too) with revisions, the votes they cast, the comments they wrote. Nothing written
+    or cast by anyone else: a summary's score is there, who voted is not."""
+
+    summaries: list[SummaryRecord]
+    votes: list[VoteRecord]
+    comments: list[CommentRecord]

@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse
 
 from backbone.app import choice_param, int_param, json_response
 from backbone.contracts.papers import PaperCreate, PaperUpdate
 from backbone.contracts.search import SearchRequest, search_params
 from backbone.contracts.summaries import CommentCreate, SummaryCreate, SummaryUpdate, VoteIn
-from backbone.errors import Forbidden
+from backbone.dumps import latest_dump as find_latest_dump
+from backbone.errors import Forbidden, NotFound
 from gateway.api.deps import (
     CurrentSession,
     OptionalSession,
@@ -131,6 +133,20 @@ def router() -> APIRouter:
     async def revoke_token(request: Request, token_id: str, session: CurrentSession):
         await state(request).identity.revoke_api_token(session.user, token_id)
         return Response(status_code=204)
+
+    @r.get("/me/export")
+    async def my_export(request: Request, session: CurrentSession):
+        """The user's own data: profile (no secrets), summaries with revisions, votes, comments."""
+        mine = await state(request).summaries.export_for_user(session.user.id)
+        return json_response({"exported_at": datetime.now(UTC).isoformat(), "user": _user_json(session.user),
+                              **mine.model_dump(mode="json")})
+
+    @r.get("/dumps/latest")
+    async def latest_dump(request: Request):
+        path = find_latest_dump(request.app.state.settings)
+        if path is None:
+            raise NotFound("no public dump yet; an operator runs `shortscience dump`", field="dump")
+        return FileResponse(path, media_type="application/gzip", filename=path.name)
 
     # -- papers -----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from backbone.contracts.social import PostPage, PostRead, PreviewRead
 from backbone.contracts.summaries import (
     CommentCreate,
     CommentRead,
+    PersonalExport,
     RevisionRead,
     StatesPage,
     SummaryCreate,
@@ -183,6 +184,11 @@ class SummariesHttpClient(ServiceHttpClient):
     async def states(self, *, after: str | None, limit: int) -> StatesPage:
         return StatesPage.model_validate_json(await self.call("GET", "/summaries/states",
                                                               params={"after": after, "limit": limit}))
+
+    async def export_for_user(self, user_id: str) -> PersonalExport:
+        identity = Identity(user_id=user_id, username="")
+        return PersonalExport.model_validate_json(await self.call("GET", f"/users/{user_id}/export",
+                                                                  identity=identity))
 
     async def counts_by_venue(self) -> dict[str, int]:
         return orjson.loads(await self.call("GET", "/summaries/counts/venues"))

@@ -119,12 +119,38 @@ class IdentityService:
         if not await self.store.revoke_token(user.id, token_id):
             raise NotFound(f"no token with id {token_id}", field="token_id")
 
+    # -- export and restore (operator tools) ----------------------------------------------
+
+    async def export_users(self, *, after: str | None, limit: int) -> list[User]:
+        """Users in id order, with their password hashes: the caller decides what leaves."""
+        return await self.store.users_after(after, limit)
+
+    async def restore_user(self, user: User) -> bool:
+        """Put an exported user back with id, roles and creation time. Without a password
+        hash (an export made with --no-credentials) the account cannot log in until an
+        operator sets a password. Tokens are never exported: everyone logs in again.
+        Emits UserRegistered. False when the id is already there."""
+        if await self.store.user_by_id(user.id) is not None:
+            return False
+        event = UserRegistered(user_id=user.id, username=user.username, display_name=user.display_name)
+        try:
+            await self.store.add_user(user, event)
+        except (UsernameTaken, EmailTaken) as exc:
+            raise Conflict(f"user {user.username}: {type(exc).__name__}", field="username") from None
+        self.on_commit()
+        return True
+
     async def grant(self, username: str, role: str) -> User:
         user = await self.store.user_by_username(username)
         if user is None:
             raise NotFound(f"no user {username}", field="username")
         await self.store.set_roles(user.id, user.roles | {role})
         return await self.store.user_by_id(user.id)  # type: ignore[return-value]
+
+
+# Stored instead of a hash for users restored without credentials: argon2 refuses it as a
+# hash (InvalidHashError), so no password matches it.
+NO_PASSWORD = "!no-password-restored-without-credentials"
 
 
 def identity_of(user: User) -> Identity:

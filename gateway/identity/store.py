@@ -120,6 +120,11 @@ class IdentityStore(SqliteStore):
         row = self.conn.execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone()
         return _user(row) if row else None
 
+    async def users_after(self, user_id: str | None, limit: int) -> list[User]:
+        rows = self.conn.execute("SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?",
+                                 (user_id or "", limit)).fetchall()
+        return [_user(r) for r in rows]
+
     async def set_roles(self, user_id: str, roles: frozenset[str]) -> None:
         with transaction(self.conn):
             self.conn.execute("UPDATE users SET roles=? WHERE id=?", (",".join(sorted(roles)), user_id))

@@ -18,7 +18,8 @@ from backbone.contracts.papers import (
 from backbone.errors import Conflict, Forbidden, Invalid, NotFound
 from backbone.identity import Identity
 from backbone.ids import new_id
-from services.papers.domain.model import Paper, normalise_identifiers, normalise_venue
+from services.papers.domain.imports import ImportResult, missing_fields, title_key
+from services.papers.domain.model import Identifiers, Paper, normalise_identifiers, normalise_venue
 from services.papers.ports import IdentifierTaken, PapersStore, StaleWrite
 
 
@@ -142,6 +143,99 @@ class PapersService:
             raise Conflict("the paper changed meanwhile; read it again and retry", field="paper_id") from None
         self.on_commit()
         return to_read(updated)
+
+    # -- imports, export and restore (operator tools; no HTTP route) -------------------
+
+    def batch(self):
+        """Group many imports or restores into one commit; events still leave through the outbox."""
+        return self.store.batch()
+
+    def _new_paper(self, data: PaperCreate) -> Paper:
+        ids = data.identifiers
+        venue, venue_key = normalise_venue(data.venue)
+        return Paper(
+            id=new_id(),
+            title=data.title,
+            authors=list(data.authors),
+            venue=venue,
+            venue_key=venue_key,
+            year=data.year,
+            abstract=data.abstract.strip(),
+            keywords=list(dict.fromkeys(data.keywords)),
+            urls=list(dict.fromkeys(str(u) for u in data.urls)),
+            identifiers=normalise_identifiers(ids.doi, ids.arxiv, ids.dblp),
+        )
+
+    async def import_paper(self, data: PaperCreate, *, source: str, key: str | None = None) -> ImportResult:
+        """Register an imported record, or enrich the paper it matches, or report it as a possible duplicate.
+
+        Matching: any identifier, else the record's `key` within `source` (so records without
+        identifiers are found again on a re-run), else normalised title + year (duplicate).
+        Raises Invalid for a malformed identifier or venue."""
+        incoming = self._new_paper(data)
+        origin = (source, key) if key else None
+        matches: dict[str, Paper] = {}
+        for kind, value in incoming.identifiers.pairs():
+            found = await self.store.find_by_identifier(kind, value)
+            if found is not None:
+                matches.setdefault(found.id, found)
+        if not matches and origin is not None:
+            found = await self.store.find_by_source(*origin)
+            if found is not None:
+                matches[found.id] = found
+        if len(matches) > 1:
+            ids = ", ".join(sorted(matches))
+            return ImportResult("possible_duplicate", min(matches),
+                                detail=f"its identifiers belong to different papers: {ids}")
+        if matches:
+            existing = next(iter(matches.values()))
+            updated, event = existing.with_changes(missing_fields(existing, incoming))
+            try:
+                await self.store.save(updated, existing.version, event, source=origin)
+            except IdentifierTaken as exc:
+                raise _conflict(exc) from None
+            except StaleWrite:
+                raise Conflict("the paper changed meanwhile; run the import again", field="paper_id") from None
+            if event is None:
+                return ImportResult("unchanged", existing.id)
+            self.on_commit()
+            return ImportResult("enriched", existing.id, tuple(event.changed))
+        key_of_title = title_key(incoming.title)
+        if key_of_title is not None:
+            twin = await self.store.find_by_title(key_of_title, incoming.year)
+            if twin is not None:
+                return ImportResult("possible_duplicate", twin.id,
+                                    detail=f"same title and year as paper {twin.id}")
+        try:
+            await self.store.add(incoming, incoming.registered(), source=origin)
+        except IdentifierTaken as exc:
+            raise _conflict(exc) from None
+        self.on_commit()
+        return ImportResult("new", incoming.id)
+
+    async def export(self, *, after: str | None, limit: int) -> list[PaperRead]:
+        """Every paper in id order after `after`: what `restore_paper` takes back."""
+        return [to_read(p) for p in await self.store.after(after, limit)]
+
+    async def restore_paper(self, record: PaperRead) -> bool:
+        """Put an exported paper back with its id, timestamps and version; emits PaperRegistered
+        so derived services rebuild. False when a paper with that id is already there."""
+        if await self.store.get(record.id) is not None:
+            return False
+        ids = record.identifiers
+        paper = Paper(
+            id=record.id, title=record.title, authors=list(record.authors), venue=record.venue,
+            venue_key=record.venue_key, year=record.year, abstract=record.abstract, keywords=list(record.keywords),
+            urls=list(record.urls),
+            identifiers=Identifiers(doi=ids.doi, arxiv=ids.arxiv, arxiv_version=ids.arxiv_version, dblp=ids.dblp),
+            created_at=record.created_at, updated_at=record.updated_at, version=record.version,
+        )
+        try:
+            await self.store.add(paper, paper.registered())
+        except IdentifierTaken as exc:
+            raise _conflict(exc) from None
+        self.on_commit()
+        return True
 
     async def venues(self) -> list[VenueRead]:
         return [VenueRead(key=k, name=n, papers=c) for k, n, c in await self.store.venues()]

@@ -17,13 +17,27 @@ class PapersStore(Protocol):
 
     async def find_by_identifier(self, kind: str, value: str) -> Paper | None: ...
 
-    async def add(self, paper: Paper, event: Event) -> None:
-        """Insert the paper, claim its identifiers and queue its event, atomically.
-        Raises `IdentifierTaken` when an identifier already belongs to another paper."""
+    async def add(self, paper: Paper, event: Event, *, source: tuple[str, str] | None = None) -> None:
+        """Insert the paper, claim its identifiers, remember the (source, key) it was imported
+        from, and queue its event, atomically. Raises `IdentifierTaken` when an identifier
+        already belongs to another paper."""
 
-    async def save(self, paper: Paper, expected_version: int, event: Event) -> None:
+    async def save(self, paper: Paper, expected_version: int, event: Event | None, *,
+                   source: tuple[str, str] | None = None) -> None:
         """Replace the paper if it is still at `expected_version`, re-claim identifiers,
-        queue the event, atomically. Raises `IdentifierTaken` or `StaleWrite`."""
+        queue the event, atomically (event None: only remember `source`). Raises
+        `IdentifierTaken` or `StaleWrite`."""
+
+    async def find_by_source(self, source: str, key: str) -> Paper | None: ...
+
+    async def find_by_title(self, key: str, year: int | None) -> Paper | None:
+        """A paper whose normalised title (see domain.imports.title_key) and year are these."""
+
+    async def after(self, paper_id: str | None, limit: int) -> list[Paper]:
+        """Every paper in id order after `paper_id`."""
+
+    def batch(self):
+        """A context manager grouping writes into one commit."""
 
     async def list(self, *, venue_key: str | None, year: int | None, offset: int, limit: int) -> tuple[list[Paper], int]: ...
 

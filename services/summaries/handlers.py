@@ -12,14 +12,18 @@ from backbone.contracts.summaries import (
     AuthorRead,
     CommentCreate,
     CommentRead,
+    CommentRecord,
+    PersonalExport,
     PaperBrief,
     RevisionRead,
     SummaryCreate,
     SummaryPage,
     SummaryRead,
+    SummaryRecord,
     StatesPage,
     SummaryUpdate,
     VersionedState,
+    VoteRecord,
     VoteResult,
 )
 from backbone.errors import Conflict, Invalid, NotFound
@@ -294,6 +298,79 @@ class SummariesService:
         summaries = await self.store.after(after, limit)
         items = [VersionedState(state=s.state(), version=s.version) for s in summaries]
         return StatesPage(items=items, next_after=summaries[-1].id if len(summaries) == limit else None)
+
+    # -- export and restore -------------------------------------------------------------
+
+    def batch(self):
+        return self.store.batch()
+
+    async def _record(self, s: Summary) -> SummaryRecord:
+        revisions = [RevisionRead(revision=rev, body=body, created_at=datetime.fromisoformat(at))
+                     for rev, body, at in await self.store.revisions(s.id)]
+        return SummaryRecord(
+            id=s.id, paper=s.paper, author_id=s.author_id, author_username=s.author_username, body=s.body,
+            visibility=s.visibility, anonymous=s.anonymous, hidden=s.hidden, deleted=s.deleted,  # type: ignore[arg-type]
+            score=s.score, revision=s.revision, comment_count=s.comment_count, created_at=s.created_at,
+            updated_at=s.updated_at, version=s.version, revisions=revisions,
+        )
+
+    @staticmethod
+    def _comment_record(c: Comment) -> CommentRecord:
+        return CommentRecord(id=c.id, summary_id=c.summary_id, author_id=c.author_id,
+                             author_username=c.author_username, body=c.body, hidden=c.hidden,
+                             created_at=c.created_at)
+
+    async def export(self, *, after: str | None, limit: int) -> list[SummaryRecord]:
+        """Every summary (private, hidden and deleted too) with its revisions, in id order."""
+        return [await self._record(s) for s in await self.store.after(after, limit)]
+
+    async def export_votes(self, *, after: tuple[str, str] | None, limit: int) -> list[VoteRecord]:
+        return [VoteRecord(summary_id=s, user_id=u, value=v) for s, u, v in await self.store.votes_after(after, limit)]
+
+    async def export_comments(self, *, after: str | None, limit: int) -> list[CommentRecord]:
+        return [self._comment_record(c) for c in await self.store.comments_after(after, limit)]
+
+    async def export_for_user(self, user_id: str) -> PersonalExport:
+        """The personal export: the user's own summaries, votes and comments, nobody else's."""
+        return PersonalExport(
+            summaries=[await self._record(s) for s in await self.store.by_author(user_id)],
+            votes=[VoteRecord(summary_id=s, user_id=user_id, value=v) for s, v in await self.store.votes_by(user_id)],
+            comments=[self._comment_record(c) for c in await self.store.comments_by(user_id)],
+        )
+
+    async def restore_summary(self, record: SummaryRecord) -> bool:
+        """Put an exported summary back as it was (id, author, timestamps, score, revisions);
+        emits SummaryPublished with its state so derived stores rebuild. False if present."""
+        summary = Summary(
+            id=record.id, paper=record.paper, author_id=record.author_id, author_username=record.author_username,
+            body=record.body, body_html=render_markdown(record.body), renderer_version=RENDERER_VERSION,
+            visibility=record.visibility, anonymous=record.anonymous, hidden=record.hidden, deleted=record.deleted,
+            score=record.score, revision=record.revision, comment_count=record.comment_count,
+            created_at=record.created_at, updated_at=record.updated_at, version=record.version,
+        )
+        revisions = [(r.revision, r.body, r.created_at.isoformat()) for r in record.revisions]
+        restored = await self.store.restore(summary, revisions, [SummaryPublished(summary=summary.state())])
+        if restored:
+            self.on_commit()
+        return restored
+
+    async def restore_votes(self, votes: list[VoteRecord]) -> int:
+        return await self.store.restore_votes([(v.summary_id, v.user_id, v.value) for v in votes])
+
+    async def restore_comment(self, record: CommentRecord) -> bool:
+        summary = await self.store.get(record.summary_id)
+        if summary is None:
+            raise NotFound(f"no summary with id {record.summary_id}", field="summary_id")
+        comment = Comment(id=record.id, summary_id=record.summary_id, author_id=record.author_id,
+                          author_username=record.author_username, body=record.body,
+                          body_html=render_markdown(record.body), hidden=record.hidden, created_at=record.created_at)
+        events = [] if record.hidden else [CommentAdded(
+            comment_id=record.id, summary_id=record.summary_id, author_id=record.author_id,
+            author_username=record.author_username, body=record.body)]
+        restored = await self.store.restore_comment(comment, summary, events)
+        if restored and events:
+            self.on_commit()
+        return restored
 
     # -- counts for venue pages -------------------------------------------------------
 

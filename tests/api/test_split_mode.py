@@ -84,3 +84,16 @@ async def test_services_refuse_requests_that_bypass_the_gateway(split):
         assert r.status_code == 403
         r = await raw.get(services["papers"].url + "/healthz")
         assert r.status_code == 200
+
+
+async def test_the_personal_export_works_over_http(split):
+    plat, _ = split
+    ada, bob = await plat.user(), await plat.user()
+    paper = await plat.paper(ada)
+    mine = await plat.summary(ada, paper["id"], body="Ada's own words.")
+    await plat.summary(bob, paper["id"], body="Bob's words.")
+    r = await plat.client.get("/api/v1/me/export", headers=ada["headers"])
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert [s["id"] for s in data["summaries"]] == [mine["id"]]
+    assert "Bob's words." not in r.text

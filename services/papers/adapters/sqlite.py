@@ -10,6 +10,7 @@ import orjson
 from backbone.events import Event
 from backbone.outbox import SqliteOutbox
 from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
+from services.papers.domain.imports import title_key
 from services.papers.domain.model import Identifiers, Paper
 from services.papers.ports import IdentifierTaken, StaleWrite
 
@@ -44,7 +45,19 @@ MIGRATIONS = [
     );
     CREATE INDEX paper_identifiers_paper ON paper_identifiers(paper_id);
     """
-    + OUTBOX_TABLE
+    + OUTBOX_TABLE,
+    # Imports: a title key for spotting possible duplicates, and where each imported record came from,
+    # so re-importing a record without identifiers finds its paper again.
+    """
+    ALTER TABLE papers ADD COLUMN title_key TEXT;
+    CREATE INDEX papers_title_year ON papers(title_key, year);
+    CREATE TABLE paper_sources (
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        paper_id TEXT NOT NULL REFERENCES papers(id),
+        PRIMARY KEY (source, key)
+    );
+    """,
 ]
 
 
@@ -115,7 +128,28 @@ class SqlitePapersStore(SqliteStore):
                 "INSERT INTO paper_identifiers(kind, value, paper_id) VALUES (?,?,?)", (kind, value, paper.id)
             )
 
-    async def add(self, paper: Paper, event: Event) -> None:
+    def _set_title_key(self, paper: Paper) -> None:
+        self.conn.execute("UPDATE papers SET title_key=? WHERE id=?", (title_key(paper.title), paper.id))
+
+    def _remember_source(self, source: tuple[str, str] | None, paper_id: str) -> None:
+        if source is not None:
+            self.conn.execute("INSERT OR IGNORE INTO paper_sources(source, key, paper_id) VALUES (?,?,?)",
+                              (*source, paper_id))
+
+    async def start(self) -> None:
+        await super().start()
+        # Papers written before the title key existed get theirs once.
+        rows = self.conn.execute("SELECT id, title FROM papers WHERE title_key IS NULL").fetchall()
+        if rows:
+            with transaction(self.conn):
+                self.conn.executemany("UPDATE papers SET title_key=? WHERE id=?",
+                                      [(title_key(r["title"]), r["id"]) for r in rows])
+
+    def batch(self):
+        """One commit around many writes (each still its own savepoint): bulk imports and restores."""
+        return transaction(self.conn)
+
+    async def add(self, paper: Paper, event: Event, *, source: tuple[str, str] | None = None) -> None:
         with transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO papers(title, authors, venue, venue_key, year, abstract, keywords, urls, doi, arxiv,"
@@ -123,12 +157,19 @@ class SqlitePapersStore(SqliteStore):
                 _paper_values(paper),
             )
             self._claim_identifiers(paper)
+            self._set_title_key(paper)
+            self._remember_source(source, paper.id)
             SqliteOutbox.add(
                 self.conn, [event.envelope(aggregate_id=paper.id, aggregate_version=paper.version, producer=PRODUCER)]
             )
 
-    async def save(self, paper: Paper, expected_version: int, event: Event) -> None:
+    async def save(self, paper: Paper, expected_version: int, event: Event | None, *,
+                   source: tuple[str, str] | None = None) -> None:
+        """`event` None: nothing the paper shows changed, only the import provenance is recorded."""
         with transaction(self.conn):
+            if event is None:
+                self._remember_source(source, paper.id)
+                return
             cur = self.conn.execute(
                 "UPDATE papers SET title=?, authors=?, venue=?, venue_key=?, year=?, abstract=?, keywords=?, urls=?,"
                 " doi=?, arxiv=?, arxiv_version=?, dblp=?, created_at=?, updated_at=?, version=? WHERE id=?"
@@ -138,6 +179,8 @@ class SqlitePapersStore(SqliteStore):
             if cur.rowcount != 1:
                 raise StaleWrite(paper.id)
             self._claim_identifiers(paper)
+            self._set_title_key(paper)
+            self._remember_source(source, paper.id)
             SqliteOutbox.add(
                 self.conn, [event.envelope(aggregate_id=paper.id, aggregate_version=paper.version, producer=PRODUCER)]
             )
@@ -171,3 +214,27 @@ class SqlitePapersStore(SqliteStore):
             "SELECT year, COUNT(*) AS n FROM papers WHERE venue_key=? GROUP BY year ORDER BY year DESC", (venue_key,)
         ).fetchall()
         return [(r["year"], r["n"]) for r in rows]
+
+    # -- imports and exports ------------------------------------------------------------
+
+    async def find_by_source(self, source: str, key: str) -> Paper | None:
+        row = self.conn.execute(
+            "SELECT p.* FROM paper_sources s JOIN papers p ON p.id = s.paper_id WHERE s.source=? AND s.key=?",
+            (source, key),
+        ).fetchone()
+        return _row_to_paper(row) if row else None
+
+    async def find_by_title(self, key: str, year: int | None) -> Paper | None:
+        row = self.conn.execute(
+            "SELECT * FROM papers WHERE title_key=? AND year IS ? ORDER BY id LIMIT 1", (key, year)
+        ).fetchone()
+        return _row_to_paper(row) if row else None
+
+    async def after(self, paper_id: str | None, limit: int) -> list[Paper]:
+        rows = self.conn.execute(
+            "SELECT * FROM papers WHERE id > ? ORDER BY id LIMIT ?", (paper_id or "", limit)
+        ).fetchall()
+        return [_row_to_paper(r) for r in rows]
+
+    async def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0]

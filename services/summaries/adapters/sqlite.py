@@ -345,3 +345,73 @@ class SqliteSummariesStore(SqliteStore):
                 (paper.model_dump_json(), paper.version, paper.venue_key, paper.year, paper.paper_id, paper.version),
             )
         return True
+
+    # -- export and restore -----------------------------------------------------------
+
+    def batch(self):
+        """One commit around many writes (each still its own savepoint): restores."""
+        return transaction(self.conn)
+
+    async def votes_after(self, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, int]]:
+        summary_id, user_id = after or ("", "")
+        rows = self.conn.execute(
+            "SELECT summary_id, user_id, value FROM votes WHERE (summary_id, user_id) > (?, ?)"
+            " ORDER BY summary_id, user_id LIMIT ?", (summary_id, user_id, limit)
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def comments_after(self, after: str | None, limit: int) -> list[Comment]:
+        rows = self.conn.execute("SELECT * FROM comments WHERE id > ? ORDER BY id LIMIT ?",
+                                 (after or "", limit)).fetchall()
+        return [_comment(r) for r in rows]
+
+    async def by_author(self, user_id: str) -> list[Summary]:
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM summaries WHERE author_id=? ORDER BY created_at, id", (user_id,)
+        ).fetchall()
+        return [_summary(r) for r in rows]
+
+    async def votes_by(self, user_id: str) -> list[tuple[str, int]]:
+        rows = self.conn.execute("SELECT summary_id, value FROM votes WHERE user_id=? ORDER BY summary_id",
+                                 (user_id,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    async def comments_by(self, user_id: str) -> list[Comment]:
+        rows = self.conn.execute("SELECT * FROM comments WHERE author_id=? ORDER BY created_at, id",
+                                 (user_id,)).fetchall()
+        return [_comment(r) for r in rows]
+
+    async def restore(self, summary: Summary, revisions: Sequence[tuple[int, str, str]],
+                      events: Sequence[Event]) -> bool:
+        """Insert an exported summary with its revisions as it was; False if its id exists."""
+        with transaction(self.conn):
+            if self.conn.execute("SELECT 1 FROM summaries WHERE id=?", (summary.id,)).fetchone():
+                return False
+            self.conn.execute(f"INSERT INTO summaries({_COLUMNS}) VALUES ({','.join('?' * 21)})", _values(summary))
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO revisions(summary_id, revision, body, created_at) VALUES (?,?,?,?)",
+                [(summary.id, rev, body, at) for rev, body, at in revisions],
+            )
+            self._queue(summary, events)
+        return True
+
+    async def restore_votes(self, votes: Sequence[tuple[str, str, int]]) -> int:
+        """Votes only: each summary's score was restored with it, and VoteCast names no voter."""
+        with transaction(self.conn):
+            cur = self.conn.executemany(
+                "INSERT OR IGNORE INTO votes(summary_id, user_id, value) VALUES (?,?,?)", votes
+            )
+        return cur.rowcount
+
+    async def restore_comment(self, comment: Comment, summary: Summary, events: Sequence[Event]) -> bool:
+        with transaction(self.conn):
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO comments(id, summary_id, author_id, author_username, body, body_html, hidden,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                (comment.id, comment.summary_id, comment.author_id, comment.author_username, comment.body,
+                 comment.body_html, int(comment.hidden), comment.created_at.isoformat()),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._queue(summary, events)
+        return True

@@ -10,6 +10,7 @@ from backbone.app import choice_param, int_param, json_response
 from backbone.contracts.summaries import CommentCreate, SummaryCreate, SummaryUpdate, VoteIn
 from backbone.contracts.common import Strict
 from backbone.events import PaperSnapshot
+from backbone.errors import Forbidden
 from backbone.identity import identity_from_headers
 from backbone.service_api import Actor, Viewer
 from services.summaries.handlers import SummariesService
@@ -109,6 +110,12 @@ def router() -> APIRouter:
     @r.get("/summaries/{summary_id}/comments")
     async def comments(request: Request, summary_id: str, viewer: Viewer):
         return json_response([c.model_dump(mode="json") for c in await svc(request).comments(summary_id, viewer)])
+
+    @r.get("/users/{user_id}/export")
+    async def export_for_user(request: Request, user_id: str, actor: Actor):
+        if actor.user_id != user_id:
+            raise Forbidden("a personal export is its owner's only")
+        return json_response(await svc(request).export_for_user(user_id))
 
     @r.post("/comments/{comment_id}/hide")
     async def hide_comment(request: Request, comment_id: str, actor: Actor):
