@@ -150,5 +150,37 @@ app.command("restore")(datacli.restore)
 app.command("dump")(datacli.dump)
 
 
+dlq_app = typer.Typer(help="Dead letters: events a consumer group gave up on.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(group: Annotated[str | None, typer.Option(help="only this consumer group")] = None) -> None:
+    """List the dead letters not yet replayed."""
+    from gateway.config import GatewaySettings
+    from shortscience.operations import dead_letters
+
+    letters = asyncio.run(dead_letters(GatewaySettings(), group))
+    for dl in letters:
+        env = dl.record.envelope
+        typer.echo(f"{dl.id}\t{dl.group}\t{env.type}\t{env.event_id}\tattempts={dl.attempts}\t{dl.error[:120]}")
+    typer.echo(f"{len(letters)} dead letter(s)")
+
+
+@dlq_app.command("replay")
+def dlq_replay(group: Annotated[str, typer.Option(help="the consumer group: summaries, search or social")]) -> None:
+    """Run a group's dead letters through its handler again; those that pass are marked replayed."""
+    from gateway.config import GatewaySettings
+    from shortscience.operations import replay_dead_letters
+
+    try:
+        replayed, failed = asyncio.run(replay_dead_letters(GatewaySettings(), group))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--group") from None
+    typer.echo(f"replayed {replayed}, still failing {failed}")
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()

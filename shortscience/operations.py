@@ -1,8 +1,8 @@
 """Long operator tasks (reindex, reconcile, dead-letter replay), with progress bars.
 
-They run against the embedded stores directly when the platform is on one machine, or
-against the services' internal HTTP APIs when SHORTSCIENCE_SUMMARIES_URL points at a
-split deployment."""
+They run in their own process on the machine that holds the embedded data files,
+building the services they need with the same `bootstrap` functions the servers use
+(without starting their background consumers), so they work while the platform runs."""
 
 from __future__ import annotations
 
@@ -73,4 +73,43 @@ async def reconcile(settings: GatewaySettings):
     finally:
         await summaries.stop()
         await search.stop()
+        await log.close()
+
+
+def _owners(settings: GatewaySettings) -> dict:
+    """Each consumer group, and how to build the service that owns it."""
+    from services.social.bootstrap import bootstrap as social_bootstrap
+    from services.social.config import SocialSettings
+
+    shared = common_values(settings)
+    return {
+        "summaries": lambda log: summaries_bootstrap(SummariesSettings(**shared), event_log=log),
+        "search": lambda log: search_bootstrap(SearchSettings(**shared), event_log=log),
+        "social": lambda log: social_bootstrap(SocialSettings(**shared), event_log=log),
+    }
+
+
+async def dead_letters(settings: GatewaySettings, group: str | None):
+    log = make_event_log(settings)
+    await log.start()
+    try:
+        return await log.dead_letters(group)
+    finally:
+        await log.close()
+
+
+async def replay_dead_letters(settings: GatewaySettings, group: str) -> tuple[int, int]:
+    """Run the group's dead letters through its handler again: (replayed, still failing)."""
+    owners = _owners(settings)
+    if group not in owners:
+        raise ValueError(f"unknown consumer group {group!r}; one of {', '.join(owners)}")
+    log = make_event_log(settings)
+    await log.start()
+    runtime = owners[group](log)
+    await runtime.start(background=False)
+    try:
+        [runner] = [c for c in runtime.consumers if c.group == group]
+        return await runner.replay_dead_letters()
+    finally:
+        await runtime.stop()
         await log.close()
