@@ -6,11 +6,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import astuple, fields
-from pathlib import Path
 
 from backbone.events import Event, SummaryState
 from backbone.outbox import SqliteOutbox
-from backbone.sqlite import OUTBOX_TABLE, connect, migrate, transaction
+from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
 from services.social.domain.model import Attempt, Post
 from services.social.ports import PostPlan, StaleWrite
 
@@ -84,31 +83,8 @@ def _post(row: sqlite3.Row) -> Post:
     return Post(**{name: bool(row[name]) if name in _BOOLS else row[name] for name in _FIELDS})
 
 
-class SqliteSocialStore:
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-
-    async def start(self) -> None:
-        if self._conn is None:
-            self._conn = connect(self.path)
-            migrate(self._conn, MIGRATIONS)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        assert self._conn is not None, "store not started"
-        return self._conn
-
-    async def ping(self) -> bool:
-        return self.conn.execute("SELECT 1").fetchone() is not None
-
-    def outbox(self) -> SqliteOutbox:
-        return SqliteOutbox(self.conn)
+class SqliteSocialStore(SqliteStore):
+    MIGRATIONS = MIGRATIONS
 
     # -- helpers (inside a transaction) ---------------------------------------------------
 
