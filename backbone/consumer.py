@@ -81,6 +81,10 @@ class ConsumerRunner:
                     records = await consumer.poll(self.batch, self.poll_timeout)
                     for record in records:
                         await self.handle_record(record)
+                        # Handlers on the embedded engines do their I/O synchronously: yield
+                        # between records so a long backlog never starves the HTTP requests
+                        # served by the same event loop.
+                        await asyncio.sleep(0)
                     await consumer.commit(records)
                 except asyncio.CancelledError:
                     raise

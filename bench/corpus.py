@@ -1,8 +1,25 @@
 """A deterministic synthetic corpus with realistic word frequencies, for search benchmarks.
 
-Words follow a Zipf law over a vocabulary of a few hundred real research words and many
-made-up ones (so rare terms exist, as in real text); titles, abstracts and summaries are
-drawn from it. The same seed gives the same corpus on every machine.
+How the text is drawn, and why:
+
+- Running text is about 45% function words ("the of and a in to is for that with ..."), as
+  in real English prose; titles are terser (about 15%). Function words follow their own
+  Zipf law (1/(rank+1)), so "the" is about 5% of all tokens, as in real text. They make
+  documents as long, and position lists as big, as real summaries.
+- Content words follow a Zipf-Mandelbrot law, 1/(rank+6)^1.07, over a few hundred real
+  research words and many made-up ones (so rare terms exist). The offset keeps the top
+  content word near 1% of all tokens, as "learning" is in machine-learning abstracts, instead
+  of the 7% a pure Zipf law would give it; it still occurs in most summaries, and the
+  ten most frequent content words each occur in more than half of them.
+- Queries are what users type, not what documents say: their words are content words
+  drawn with a much flatter law, 1/rank^0.5 over the 3,000 most frequent content words
+  (function words are not queried alone). Very common words such as "learning" are still
+  asked for (about 1% of query words); one query word in five occurs in more than 10%
+  of the summaries, one in sixteen in more than half of them. A phrase query is two adjacent title words, preferring
+  content words ("residual learning", not "of the").
+- Suggestions are prefixes (2-5 characters) of a word of a real title, any word.
+
+The same seed gives the same corpus on every machine.
 """
 
 from __future__ import annotations
@@ -28,6 +45,19 @@ COMMON = (
     "quantization distillation compression search evolutionary meta few shot zero continual lifelong "
     "multimodal cross lingual question answering reasoning knowledge planning control robotics simulation"
 ).split()
+# In order of their frequency in academic English.
+FUNCTION = (
+    "the of and a in to is for that with on as by we this are be from an it at which their can its these "
+    "than more has but not our or also such both each between using while into when only how where however "
+    "was were been have they them other all most some two one new show based used well through over under "
+    "without within across many different then thus since because whether there here so if do does may "
+    "might would should could will any same first second further very much less given often"
+).split()
+FUNCTION_SHARE = 0.45  # of the words of running text
+TITLE_FUNCTION_SHARE = 0.15
+CONTENT_OFFSET, CONTENT_EXPONENT = 6, 1.07  # Zipf-Mandelbrot over content words
+QUERY_VOCABULARY, QUERY_EXPONENT = 3_000, 0.5  # what users ask for: flatter, content words only
+QUERY_KINDS = ("word", "two words", "phrase", "prefix", "word, venue and years", "word -word, newest or score")
 VENUES = ("NeurIPS", "ICML", "ICLR", "CVPR", "ICCV", "ECCV", "ACL", "EMNLP", "NAACL", "AAAI", "IJCAI", "KDD",
           "SIGIR", "WWW", "JMLR", "TPAMI", "Nature", "Science", "UAI", "AISTATS")
 FIRST = ("Ada", "Alan", "Grace", "Kaiming", "Yann", "Yoshua", "Fei", "Andrew", "Ilya", "Oriol", "Jia", "Wei",
@@ -38,23 +68,43 @@ SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "qu", "ba", "
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
+class _Law:
+    """Draws from `words` with the given weights."""
+
+    def __init__(self, words: list[str], weights: list[float]) -> None:
+        self.words = words
+        self.cumulative = list(itertools.accumulate(weights))
+
+    def draw(self, rng: random.Random) -> str:
+        return self.words[bisect.bisect_left(self.cumulative, rng.random() * self.cumulative[-1])]
+
+
 class Corpus:
     def __init__(self, seed: int = 7, vocabulary: int = 20_000) -> None:
         self.random = random.Random(seed)
         made_up = ("".join(p) for n in (2, 3, 4) for p in itertools.product(SYLLABLES, repeat=n))
-        self.words = list(COMMON) + list(itertools.islice(made_up, max(vocabulary - len(COMMON), 0)))
-        weights = [1.0 / (rank + 1) ** 1.07 for rank in range(len(self.words))]  # Zipf
-        self._cumulative = list(itertools.accumulate(weights))
+        self.words = list(dict.fromkeys(COMMON)) + list(itertools.islice(made_up, max(vocabulary - len(COMMON), 0)))
+        self._content = _Law(self.words, [1.0 / (rank + CONTENT_OFFSET) ** CONTENT_EXPONENT
+                                          for rank in range(1, len(self.words) + 1)])
+        self._function = _Law(list(FUNCTION), [1.0 / (rank + 1) for rank in range(1, len(FUNCTION) + 1)])
+        asked = self.words[:QUERY_VOCABULARY]
+        self._asked = _Law(asked, [1.0 / rank ** QUERY_EXPONENT for rank in range(1, len(asked) + 1)])
 
-    def word(self) -> str:
-        x = self.random.random() * self._cumulative[-1]
-        return self.words[bisect.bisect_left(self._cumulative, x)]
+    def word(self, function_share: float = FUNCTION_SHARE) -> str:
+        """A word of running text."""
+        if self.random.random() < function_share:
+            return self._function.draw(self.random)
+        return self._content.draw(self.random)
 
-    def text(self, n: int) -> str:
-        return " ".join(self.word() for _ in range(n))
+    def query_word(self) -> str:
+        """A word a user searches for."""
+        return self._asked.draw(self.random)
+
+    def text(self, n: int, function_share: float = FUNCTION_SHARE) -> str:
+        return " ".join(self.word(function_share) for _ in range(n))
 
     def title(self) -> str:
-        return self.text(self.random.randint(4, 10)).capitalize()
+        return self.text(self.random.randint(4, 10), TITLE_FUNCTION_SHARE).capitalize()
 
     def papers(self, count: int) -> list[PaperSnapshot]:
         papers = []
@@ -66,7 +116,7 @@ class Corpus:
                          for _ in range(self.random.randint(1, 5))],
                 venue=venue, venue_key=venue.lower(), year=self.random.randint(2000, 2025),
                 abstract=self.text(self.random.randint(30, 60)) + ".",
-                keywords=[self.word() for _ in range(3)],
+                keywords=[self.word(0.0) for _ in range(3)],
             ))
         return papers
 
@@ -92,25 +142,34 @@ class Corpus:
             yield SummaryPublished(summary=s).envelope(aggregate_id=s.summary_id, aggregate_version=1,
                                                        producer="bench")
 
+    def _title_phrase(self, title: str) -> str:
+        words = title.lower().split()
+        pairs = list(zip(words, words[1:])) or [(words[0],)]
+        function = set(FUNCTION)
+        for most_function_words in (0, 1, 2):
+            chosen = [p for p in pairs if sum(w in function for w in p) <= most_function_words]
+            if chosen:
+                return '"' + " ".join(self.random.choice(chosen)) + '"'
+        raise AssertionError("unreachable")
+
     def queries(self, n: int, papers: list[PaperSnapshot]) -> list[dict]:
-        """A fixed mix: single words, two words, phrases, prefixes, with and without filters."""
+        """A fixed mix of QUERY_KINDS, in turn."""
         out = []
         for i in range(n):
-            kind = i % 6
+            kind = i % len(QUERY_KINDS)
             if kind == 0:
-                params = {"q": self.word()}
+                params = {"q": self.query_word()}
             elif kind == 1:
-                params = {"q": f"{self.word()} {self.word()}"}
+                params = {"q": f"{self.query_word()} {self.query_word()}"}
             elif kind == 2:
-                words = self.random.choice(papers).title.lower().split()
-                start = self.random.randrange(max(len(words) - 1, 1))
-                params = {"q": '"' + " ".join(words[start:start + 2]) + '"'}
+                params = {"q": self._title_phrase(self.random.choice(papers).title)}
             elif kind == 3:
-                params = {"q": self.word()[:4] + "*"}
+                params = {"q": self.query_word()[:4] + "*"}
             elif kind == 4:
-                params = {"q": self.word(), "venue": self.random.choice(VENUES).lower(), "year_from": 2010}
+                params = {"q": self.query_word(), "venue": self.random.choice(VENUES).lower(), "year_from": 2010}
             else:
-                params = {"q": f"{self.word()} -{self.word()}", "sort": self.random.choice(["newest", "score"])}
+                params = {"q": f"{self.query_word()} -{self.query_word()}",
+                          "sort": self.random.choice(["newest", "score"])}
             out.append(params)
         return out
 

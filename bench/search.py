@@ -6,9 +6,9 @@
    does, and reports the build rate (summaries/s).
 3. Starts the all-in-one platform on that data and measures through the gateway over
    HTTP: search p50/p99 over a fixed mix of `--queries` queries (one request at a time),
-   suggest p50/p99, and freshness (POST of a summary -> findable by search) over
-   `--writes` writes. A bare FastAPI endpoint returning a search answer's bytes is
-   measured with the same client in the same run as the baseline.
+   overall and per kind of query, suggest p50/p99, and freshness (POST of a summary ->
+   findable by search) over `--writes` writes. A bare FastAPI endpoint returning a search
+   answer's bytes is measured with the same client in the same run as the baseline.
 Prints JSON (and writes bench/results/search.json); exit code 0 whatever the figures.
 """
 
@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import platform
 import sys
 import tempfile
 import time
+import typing
 from pathlib import Path
 
 import aiohttp
@@ -29,10 +31,11 @@ import uvloop
 from rich.console import Console
 
 from backbone.eventlog.sqlite import SqliteEventLog
-from bench.corpus import Corpus
+from bench.corpus import QUERY_KINDS, Corpus
 from bench.load import percentile
 from bench.processes import ProcessGroup, clean_env, free_port
 from bench.topologies import allinone
+from shortscience.cli import SERVICES
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
 TARGETS = {"search_p99_ms": 30.0, "suggest_p99_ms": 10.0, "reindex_per_s": 2000.0, "freshness_p99_ms": 250.0}
@@ -81,9 +84,13 @@ async def reindex(data_dir: Path) -> tuple[int, float]:
     applied = await runtime.api.rebuild(log)
     elapsed = time.perf_counter() - started
     count = await runtime.api.index.count()
-    # The live consumer groups start at the end: the rebuild did their work.
-    end = await log.end_offsets(["papers", "summaries"])
-    for group, topics in (("search", ["papers", "summaries"]), ("summaries", ["papers"])):
+    # Every live consumer group starts at the end: the rebuild did the search's work, the
+    # summaries service's own store is not read here, and the corpus is history (nothing
+    # for the social service to post). Otherwise the platform would replay the whole log
+    # at start-up.
+    groups = consumer_groups(data_dir, log)
+    end = await log.end_offsets(sorted({t for topics in groups.values() for t in topics}))
+    for group, topics in groups.items():
         consumer = log.consumer(group, topics)
         for topic in topics:
             await consumer.seek(topic, end[topic])
@@ -91,6 +98,20 @@ async def reindex(data_dir: Path) -> tuple[int, float]:
     await runtime.stop()
     await log.close()
     return count, elapsed if applied else float("nan")
+
+
+def consumer_groups(data_dir: Path, log) -> dict[str, list[str]]:
+    """The consumer groups the platform runs, with their topics, from each service's own
+    wiring (built, not started)."""
+    groups = {}
+    for name in SERVICES:
+        if name == "gateway":
+            continue
+        bootstrap = importlib.import_module(f"services.{name}.bootstrap").bootstrap
+        settings = typing.get_type_hints(bootstrap)["settings"](data_dir=data_dir)
+        for runner in bootstrap(settings, event_log=log).consumers:
+            groups[runner.group] = list(runner.topics)
+    return groups
 
 
 async def timed_gets(http: aiohttp.ClientSession, url: str, params_list: list) -> tuple[list[float], int]:
@@ -106,20 +127,30 @@ async def timed_gets(http: aiohttp.ClientSession, url: str, params_list: list) -
     return latencies, errors
 
 
-async def freshness(http: aiohttp.ClientSession, base: str, writes: int) -> tuple[list[float], int]:
-    async with http.post(base + "/api/v1/auth/signup", json={"username": "benchwriter", "email": "b@example.org",
-                                                               "password": "bench-password-1"}) as r:
+WRITES_PER_WRITER = 50  # a user's writes stay well within the gateway's write rate limit (120 per window)
+
+
+async def writer(http: aiohttp.ClientSession, base: str, n: int) -> dict[str, str]:
+    """The auth header of a freshly signed-up user."""
+    account = {"username": f"benchwriter{n}", "email": f"bench{n}@example.org", "password": "bench-password-1"}
+    async with http.post(base + "/api/v1/auth/signup", json=account) as r:
         assert r.status == 201, await r.text()
-    async with http.post(base + "/api/v1/auth/login", json={"username": "benchwriter",
-                                                              "password": "bench-password-1"}) as r:
-        headers = {"Authorization": "Bearer " + (await r.json())["access_token"]}
-    papers = []
+    async with http.post(base + "/api/v1/auth/login", json={k: account[k] for k in ("username", "password")}) as r:
+        return {"Authorization": "Bearer " + (await r.json())["access_token"]}
+
+
+async def freshness(http: aiohttp.ClientSession, base: str, writes: int) -> tuple[list[float], int]:
+    """Each probe registers a paper and publishes a summary of it (two writes), then
+    searches for the summary's unique word until it is found."""
+    latencies, lost = [], 0
+    headers: dict[str, str] = {}
     for i in range(writes):
+        if i % (WRITES_PER_WRITER // 2) == 0:
+            headers = await writer(http, base, i)
         async with http.post(base + "/api/v1/papers", headers=headers,
                              json={"title": f"Freshness probe {i}", "authors": ["Bench Mark"]}) as r:
-            papers.append((await r.json())["id"])
-    latencies, lost = [], 0
-    for i, paper_id in enumerate(papers):
+            assert r.status == 201, await r.text()
+            paper_id = (await r.json())["id"]
         token = f"zfresh{i}x"
         async with http.post(f"{base}/api/v1/papers/{paper_id}/summaries", headers=headers,
                              json={"body": f"A probe summary carrying the word {token}."}) as r:
@@ -189,6 +220,9 @@ async def run(opts: argparse.Namespace) -> dict:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "corpus": {"summaries": count, "papers": len(papers), "queries": len(queries)},
         "search": {**search, "errors": search_err},
+        # Latencies are in query order, so the mix's kinds can be told apart when none failed.
+        "search_by_kind": {kind: stats(search_lat[i::len(QUERY_KINDS)]) for i, kind in enumerate(QUERY_KINDS)}
+        if not search_err else None,
         "suggest": {**suggest, "errors": suggest_err},
         "baseline_same_client": stats(base_lat),
         "search_p50_vs_baseline_p50": round(search["p50_ms"] / max(stats(base_lat)["p50_ms"], 1e-9), 1),

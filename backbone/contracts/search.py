@@ -18,6 +18,7 @@ class SearchRequest(BaseModel):
     sort: SearchSort = "relevance"
     page: int = 1
     size: int = 10
+    facets: bool = True  # False: no facet counts (an API client that shows none spares the work)
 
 
 class SearchHit(BaseModel):
@@ -74,11 +75,12 @@ async def search_params(
     sort: Annotated[Literal["relevance", "newest", "score"], Query()] = "relevance",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=50)] = 10,
+    facets: Annotated[bool, Query()] = True,
 ) -> SearchRequest:
     """Query parameters of a search (a FastAPI dependency): the gateway and the search
     service validate with this one function."""
     return SearchRequest(q=q, venue=venue or [], year_from=year_from, year_to=year_to, author=author, sort=sort,
-                         page=page, size=size)
+                         page=page, size=size, facets=facets)
 
 
 class SearchAPI(Protocol):

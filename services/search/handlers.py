@@ -91,6 +91,7 @@ class SearchService:
             sort=request.sort,
             offset=(request.page - 1) * request.size,
             limit=request.size,
+            facets=request.facets,
         )
 
     async def suggest(self, q: str, limit: int = 10) -> SuggestResult:
@@ -119,10 +120,11 @@ class SearchService:
                                            " the live index was left as it was")
                     continue
                 idle = 0.0
-                for record in records:
-                    await apply_event(shadow, record.envelope)
-                    done[record.topic] = record.offset
-                    applied += 1
+                async with shadow.bulk():  # one commit per batch, not per event
+                    for record in records:
+                        await apply_event(shadow, record.envelope)
+                        done[record.topic] = record.offset
+                        applied += 1
                 # Positions (the next offset to read) against the end, so a finished rebuild shows full.
                 progress(max(done.values()) + 1, max(end.values()))
             await self.index.swap_in(shadow)

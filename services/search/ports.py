@@ -30,8 +30,9 @@ class SearchIndex(Protocol):
 
     async def search(
         self, query: ParsedQuery, *, venues: list[str], year_from: int | None, year_to: int | None,
-        author: str | None, sort: str, offset: int, limit: int,
-    ) -> SearchResult: ...
+        author: str | None, sort: str, offset: int, limit: int, facets: bool = True,
+    ) -> SearchResult:
+        """`facets=False`: the answer's facets are empty, which spares counting them."""
 
     async def suggest(self, words: list[str], limit: int) -> list[Suggestion]: ...
 
@@ -39,6 +40,9 @@ class SearchIndex(Protocol):
         """summary id -> (version, visible) for every summary the index knows (reconcile)."""
 
     async def get_doc(self, summary_id: str) -> SearchDoc | None: ...
+
+    def bulk(self):
+        """An async context in which many writes commit together (rebuilds)."""
 
     async def shadow(self) -> "SearchIndex":
         """An empty index beside this one, to rebuild into and then `swap_in`."""

@@ -13,9 +13,9 @@ from tests.search.factories import make_doc, make_paper, make_state, with_body
 
 
 async def search(index, q: str = "", *, venues=(), year_from=None, year_to=None, author=None, sort="relevance",
-                 page: int = 1, size: int = 10):
+                 page: int = 1, size: int = 10, facets: bool = True):
     return await index.search(parse_query(q), venues=list(venues), year_from=year_from, year_to=year_to,
-                              author=author, sort=sort, offset=(page - 1) * size, limit=size)
+                              author=author, sort=sort, offset=(page - 1) * size, limit=size, facets=facets)
 
 
 async def found(index, q: str = "", **filters) -> list[str]:
@@ -425,6 +425,17 @@ async def test_versions_and_get_doc_return_what_was_indexed(search_index):
     assert await search_index.get_doc("never-seen") is None
     assert await search_index.versions() == {kept.summary_id: (2, True), gone.summary_id: (3, False)}
     assert await search_index.ping() is True
+
+
+async def test_facets_can_be_left_out_of_an_answer(search_index):
+    await put(search_index, make_doc(body="gradient boosting"),
+              make_doc(paper=make_paper(venue="CVPR", venue_key="cvpr", year=2016), body="gradient descent"),
+              make_doc(body="unrelated"))
+    for q, filters in (("gradient", {}), ("gradient", {"venues": ["cvpr"]}), ("", {"year_from": 2016})):
+        full = await search(search_index, q, **filters)
+        lean = await search(search_index, q, facets=False, **filters)
+        assert (lean.total, lean.hits) == (full.total, full.hits) and full.facets.venue
+        assert lean.facets.venue == [] and lean.facets.year == []
 
 
 # -- suggestions ----------------------------------------------------------------------

@@ -122,6 +122,8 @@ async def test_filters_facets_and_pages(platform):
                                {"key": "cvpr", "name": "CVPR", "count": 1},
                                {"key": "neurips", "name": "NeurIPS", "count": 1}]
     assert facets["year"] == [{"value": y, "count": 1} for y in (2020, 2018, 2017, 2016)]
+    lean = await search(platform, q="gradient", facets="false")  # for clients that show no facets
+    assert lean["facets"] == {"venue": [], "year": []} and lean["total"] == 4
 
     first = await search(platform, q="gradient", sort="newest", size=3)
     second = await search(platform, q="gradient", sort="newest", size=3, page=2)

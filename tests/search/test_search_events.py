@@ -241,7 +241,8 @@ def history() -> tuple[list[Envelope], dict[str, tuple[SummaryState, int]]]:
 def damage(index: Fts5Index) -> None:
     """What a bad disk, a bug or a hand-run statement might do to the derived index."""
     conn = index.conn
-    conn.execute("UPDATE docs SET body='corrupted garbage', score=99 WHERE summary_id='s-a'")
+    conn.execute("UPDATE docs_fts SET body='corrupted garbage' WHERE rowid=(SELECT rowid FROM docs WHERE summary_id='s-a')")
+    conn.execute("UPDATE docs SET score=99 WHERE summary_id='s-a'")
     conn.execute("DELETE FROM docs WHERE summary_id='s-b'")
     conn.execute("DELETE FROM docs_fts WHERE rowid=(SELECT rowid FROM docs WHERE summary_id='s-e')")
     conn.execute("DELETE FROM docs WHERE summary_id='s-c'")  # its tombstone
@@ -295,7 +296,7 @@ async def test_reconcile_repairs_each_difference_and_reports_it(service, index):
     # A corrupted body, a missing document, a ghost the owner never had, a summary the
     # owner made private after the index last heard of it, and a lagging version (a
     # comment bumped it; nothing the index holds changed): only the first four are wrong.
-    conn.execute("UPDATE docs SET body='corrupted garbage' WHERE summary_id='s-a'")
+    conn.execute("UPDATE docs_fts SET body='corrupted garbage' WHERE rowid=(SELECT rowid FROM docs WHERE summary_id='s-a')")
     conn.execute("DELETE FROM docs WHERE summary_id='s-b'")
     ghost = make_doc(body="ghost residual", summary_id="s-ghost")
     await index.upsert(ghost)
@@ -351,6 +352,8 @@ async def test_a_tombstone_keeps_no_text_of_the_summary(tmp_path):
         await index.remove("s1", 2)
         stored = " ".join(str(v) for v in index.conn.execute("SELECT * FROM docs").fetchone())
         assert "quokkas" not in stored and "secretive" not in stored
+        assert index.conn.execute("SELECT count(*) FROM docs_fts").fetchone()[0] == 0
+        assert index.conn.execute("SELECT count(*) FROM words_vocab WHERE term='quokkas'").fetchone()[0] == 0
         assert await index.versions() == {"s1": (2, False)}
     finally:
         await index.close()

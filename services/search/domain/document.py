@@ -9,14 +9,16 @@ from datetime import datetime
 from backbone.events import PaperSnapshot, SummaryState
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MARKUP = re.compile(r"(^|\s)[#>*+-]+\s|[*_`~|]+|<[^>]{0,200}>", re.MULTILINE)
+# Every branch starts with a character class, which lets the regex engine skip ahead to
+# candidates: a list marker or heading is whitespace-delimited (the text gets a leading
+# space, so one at the very start counts too); emphasis and code marks; an HTML tag.
+_MARKUP = re.compile(r"\s[#>*+-]+\s|[*_`~|]+|<[^>]{0,200}>")
 
 
 def plain_text(markdown: str) -> str:
     """Markdown reduced to its words for indexing and snippets (math left as written)."""
-    text = _LINK.sub(r"\1", markdown)
-    text = _MARKUP.sub(" ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    text = _LINK.sub(r"\1", markdown) if "](" in markdown else markdown
+    return " ".join(_MARKUP.sub(" ", " " + text).split())
 
 
 @dataclass(frozen=True)
