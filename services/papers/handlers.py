@@ -59,21 +59,7 @@ class PapersService:
         return await self.store.ping()
 
     async def register(self, data: PaperCreate, actor: Identity) -> PaperRead:
-        ids = data.identifiers
-        identifiers = normalise_identifiers(ids.doi, ids.arxiv, ids.dblp)
-        venue, venue_key = normalise_venue(data.venue)
-        paper = Paper(
-            id=new_id(),
-            title=data.title,
-            authors=list(data.authors),
-            venue=venue,
-            venue_key=venue_key,
-            year=data.year,
-            abstract=data.abstract.strip(),
-            keywords=list(dict.fromkeys(data.keywords)),
-            urls=[str(u) for u in data.urls],
-            identifiers=identifiers,
-        )
+        paper = self._new_paper(data)
         try:
             await self.store.add(paper, paper.registered())
         except IdentifierTaken as exc:
