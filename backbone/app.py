@@ -311,3 +311,14 @@ def create_app(
         app.add_middleware(FastReads, routes=fast_reads)
     app.add_middleware(EdgeMiddleware, service=service, max_body=max_body, internal_secret=internal_secret)
     return app
+
+
+def create_service_app(runtime, router, *, internal_secret: str, fast_reads=()) -> FastAPI:
+    """An internal service's HTTP app around its running `Runtime`: the use cases are at
+    `app.state.<service name>` for the routes, and only the gateway may call it."""
+    app = create_app(runtime.name, lifespan=runtime.lifespan(), ready_checks={runtime.name: runtime.ready},
+                     internal_secret=internal_secret, fast_reads=fast_reads)
+    setattr(app.state, runtime.name, runtime.api)
+    app.state.runtime = runtime
+    app.include_router(router)
+    return app

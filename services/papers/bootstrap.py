@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from backbone.app import create_app
+from backbone.app import create_service_app
 from backbone.eventlog.port import EventLog
 from backbone.outbox import OutboxRelay
 from backbone.runtime import Runtime, make_event_log
@@ -37,14 +37,4 @@ def bootstrap(settings: PapersSettings, *, event_log: EventLog | None = None, st
 
 def create_http_app(settings: PapersSettings | None = None) -> FastAPI:
     settings = settings or PapersSettings()
-    runtime = bootstrap(settings)
-    app = create_app(
-        "papers",
-        lifespan=runtime.lifespan(),
-        ready_checks={"papers": runtime.ready},
-        internal_secret=settings.internal_secret,
-    )
-    app.state.papers = runtime.api
-    app.state.runtime = runtime
-    app.include_router(router())
-    return app
+    return create_service_app(bootstrap(settings), router(), internal_secret=settings.internal_secret)

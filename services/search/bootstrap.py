@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from backbone.app import create_app
+from backbone.app import create_service_app
 from backbone.consumer import ConsumerRunner
 from backbone.eventlog.port import EventLog
 from backbone.runtime import Runtime, make_event_log
@@ -34,10 +34,4 @@ def bootstrap(settings: SearchSettings, *, event_log: EventLog | None = None, in
 
 def create_http_app(settings: SearchSettings | None = None) -> FastAPI:
     settings = settings or SearchSettings()
-    runtime = bootstrap(settings)
-    app = create_app("search", lifespan=runtime.lifespan(), ready_checks={"search": runtime.ready},
-                     internal_secret=settings.internal_secret)
-    app.state.search = runtime.api
-    app.state.runtime = runtime
-    app.include_router(router())
-    return app
+    return create_service_app(bootstrap(settings), router(), internal_secret=settings.internal_secret)

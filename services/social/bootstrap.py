@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from backbone.app import create_app
+from backbone.app import create_service_app
 from backbone.consumer import ConsumerRunner
 from backbone.eventlog.port import EventLog
 from backbone.outbox import OutboxRelay
@@ -80,10 +80,4 @@ def bootstrap(
 
 def create_http_app(settings: SocialSettings | None = None) -> FastAPI:
     settings = settings or SocialSettings()
-    runtime = bootstrap(settings)
-    app = create_app("social", lifespan=runtime.lifespan(), ready_checks={"social": runtime.ready},
-                     internal_secret=settings.internal_secret)
-    app.state.social = runtime.api
-    app.state.runtime = runtime
-    app.include_router(router())
-    return app
+    return create_service_app(bootstrap(settings), router(), internal_secret=settings.internal_secret)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from backbone.app import create_app
+from backbone.app import create_service_app
 from backbone.consumer import ConsumerRunner
 from backbone.eventlog.port import EventLog
 from backbone.outbox import OutboxRelay
@@ -38,15 +38,4 @@ def bootstrap(settings: SummariesSettings, *, event_log: EventLog | None = None,
 
 def create_http_app(settings: SummariesSettings | None = None) -> FastAPI:
     settings = settings or SummariesSettings()
-    runtime = bootstrap(settings)
-    app = create_app(
-        "summaries",
-        lifespan=runtime.lifespan(),
-        ready_checks={"summaries": runtime.ready},
-        internal_secret=settings.internal_secret,
-        fast_reads=HOT_READS,
-    )
-    app.state.summaries = runtime.api
-    app.state.runtime = runtime
-    app.include_router(router())
-    return app
+    return create_service_app(bootstrap(settings), router(), internal_secret=settings.internal_secret, fast_reads=HOT_READS)
