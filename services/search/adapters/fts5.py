@@ -234,8 +234,10 @@ class Fts5Index:
         if self._conn is None:
             self._conn = self._connect()
         self._create()
-        if self._owns_conn and str(self.path) != ":memory:":
-            self._facet_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-facets")
+        # Facets are counted on this connection, in the same snapshot as the hits: a second
+        # connection counting in parallel was faster but could see a different snapshot
+        # (seen once in CI: a total of 2 with no hits). `_facet_pool` stays for a later,
+        # snapshot-safe parallel count.
 
     def _create(self) -> None:
         with transaction(self.conn):
