@@ -217,6 +217,10 @@ class Fts5Index:
         # Facet counts run on a connection of their own in this thread, beside the ranking.
         self._facet_pool: ThreadPoolExecutor | None = None
         self._facet_conn: sqlite3.Connection | None = None
+        # Facets are counted on a second connection while this one ranks. No write of this
+        # process may commit in between, or the two would read different snapshots (seen in
+        # CI: a total of 2 with no hits): searches and writes take turns through this gate.
+        self._gate: asyncio.Lock | None = None
 
     def t(self, name: str) -> str:
         """A table name of this index's set (the live one, or the `_next` shadow)."""
@@ -234,10 +238,8 @@ class Fts5Index:
         if self._conn is None:
             self._conn = self._connect()
         self._create()
-        # Facets are counted on this connection, in the same snapshot as the hits: a second
-        # connection counting in parallel was faster but could see a different snapshot
-        # (seen once in CI: a total of 2 with no hits). `_facet_pool` stays for a later,
-        # snapshot-safe parallel count.
+        if self._owns_conn and str(self.path) != ":memory:":
+            self._facet_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-facets")
 
     def _create(self) -> None:
         with transaction(self.conn):
@@ -373,9 +375,15 @@ class Fts5Index:
         self._index_text(rowid, texts)
         return True
 
+    def _turn(self) -> asyncio.Lock:
+        if self._gate is None:
+            self._gate = asyncio.Lock()
+        return self._gate
+
     async def upsert(self, doc: SearchDoc, *, force: bool = False) -> bool:
-        with self._writing():
-            return self._upsert(doc, force=force)
+        async with self._turn():
+            with self._writing():
+                return self._upsert(doc, force=force)
 
     def _remove(self, summary_id: str, version: int, *, force: bool) -> bool:
         docs = self.t("docs")
@@ -403,14 +411,19 @@ class Fts5Index:
         return True
 
     async def remove(self, summary_id: str, version: int, *, force: bool = False) -> bool:
-        with self._writing():
-            return self._remove(summary_id, version, force=force)
+        async with self._turn():
+            with self._writing():
+                return self._remove(summary_id, version, force=force)
 
     async def get_paper(self, paper_id: str) -> PaperSnapshot | None:
         row = self.conn.execute(f"SELECT snapshot FROM {self.t('papers')} WHERE paper_id=?", (paper_id,)).fetchone()
         return _snapshot(row[0]) if row else None
 
     async def upsert_paper(self, paper: PaperSnapshot) -> bool:
+        async with self._turn():
+            return self._upsert_paper(paper)
+
+    def _upsert_paper(self, paper: PaperSnapshot) -> bool:
         snapshot = paper.model_dump_json()
         papers, titles, title = self.t("papers"), self.t("titles_fts"), _clean(paper.title)
         with self._writing():
@@ -532,6 +545,10 @@ class Fts5Index:
             if sort == "relevance":
                 sort = "newest"
         clause = " AND ".join(where)
+        async with self._turn():  # no write of this process between the two reads
+            return await self._answer(query, source, clause, args, filtered, sort, offset, limit, facets)
+
+    async def _answer(self, query, source, clause, args, filtered, sort, offset, limit, facets) -> SearchResult:
         counting = self._count_facets if facets else self._count
         count_args = (query, source, clause, args, filtered)
         pool = self._facet_pool if facets else None
