@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean split
+.PHONY: install run test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.social
 	$(BIN)/python -m bench.imports
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.portability
 
 clean:
 	rm -rf $(VENV) data artifacts .pytest_cache *.egg-info
