@@ -35,17 +35,22 @@ def write_export(directory: Path, n_summaries: int, n_users: int = 2_000) -> Non
                        "venue_key": p.venue_key, "year": p.year, "abstract": p.abstract, "keywords": p.keywords,
                        "urls": [], "identifiers": {}, "created_at": now, "updated_at": now, "version": 1}
                       for p in papers]
+    taken: set[tuple[int, str]] = set()  # one summary per user per paper
     for i, state in enumerate(corpus.summaries(papers, n_summaries)):
-        author = f"u{i % n_users:06d}"
+        a = i % n_users
+        while (a, state.paper.paper_id) in taken:
+            a = (a + 1) % n_users
+        taken.add((a, state.paper.paper_id))
+        author = f"u{a:06d}"
         created = state.created_at.isoformat()
         rows["summaries"].append({
             "id": state.summary_id, "paper": state.paper.model_dump(mode="json"), "author_id": author,
-            "author_username": f"user{i % n_users}", "body": state.body, "visibility": "public",
+            "author_username": f"user{a}", "body": state.body, "visibility": "public",
             "anonymous": state.anonymous, "hidden": False, "deleted": False, "score": 1, "revision": 1,
             "comment_count": 0, "created_at": created, "updated_at": created, "version": 2,
             "revisions": [{"revision": 1, "body": state.body, "created_at": created}],
         })
-        rows["votes"].append({"summary_id": state.summary_id, "user_id": f"u{(i + 1) % n_users:06d}", "value": 1})
+        rows["votes"].append({"summary_id": state.summary_id, "user_id": f"u{(a + 1) % n_users:06d}", "value": 1})
     files = {}
     for kind in KINDS:
         data = b"".join(orjson.dumps(r) + b"\n" for r in rows[kind])
