@@ -127,3 +127,12 @@ class SqliteStore:
         from backbone.outbox import SqliteOutbox
 
         return SqliteOutbox(self.conn)
+
+
+def where_equal(**columns) -> tuple[str, list]:
+    """`WHERE a=? AND b=?` for the filters that are set (None means no filter), and their
+    arguments; an empty clause when none is set. Column names come from code, never input."""
+    given = {name: value for name, value in columns.items() if value is not None}
+    if not given:
+        return "", []
+    return "WHERE " + " AND ".join(f"{name}=?" for name in given), list(given.values())

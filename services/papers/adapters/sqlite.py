@@ -9,7 +9,7 @@ import orjson
 
 from backbone.events import Event
 from backbone.outbox import SqliteOutbox
-from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
+from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction, where_equal
 from services.papers.domain.imports import title_key
 from services.papers.domain.model import Identifiers, Paper
 from services.papers.ports import IdentifierTaken, StaleWrite
@@ -188,14 +188,7 @@ class SqlitePapersStore(SqliteStore):
     async def list(
         self, *, venue_key: str | None, year: int | None, offset: int, limit: int
     ) -> tuple[list[Paper], int]:
-        where, args = [], []
-        if venue_key is not None:
-            where.append("venue_key=?")
-            args.append(venue_key)
-        if year is not None:
-            where.append("year=?")
-            args.append(year)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause, args = where_equal(venue_key=venue_key, year=year)
         total = self.conn.execute(f"SELECT COUNT(*) FROM papers {clause}", args).fetchone()[0]
         rows = self.conn.execute(
             f"SELECT * FROM papers {clause} ORDER BY year DESC, id DESC LIMIT ? OFFSET ?", (*args, limit, offset)

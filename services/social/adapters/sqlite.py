@@ -9,7 +9,7 @@ from dataclasses import astuple, fields
 
 from backbone.events import Event, SummaryState
 from backbone.outbox import SqliteOutbox
-from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
+from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction, where_equal
 from services.social.domain.model import Attempt, Post
 from services.social.ports import PostPlan, StaleWrite
 
@@ -136,14 +136,7 @@ class SqliteSocialStore(SqliteStore):
         return _post(row) if row else None
 
     async def list(self, *, status: str | None, channel: str | None, offset: int, limit: int) -> tuple[list[Post], int]:
-        where, args = [], []
-        if status is not None:
-            where.append("status=?")
-            args.append(status)
-        if channel is not None:
-            where.append("channel=?")
-            args.append(channel)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause, args = where_equal(status=status, channel=channel)
         total = self.conn.execute(f"SELECT COUNT(*) FROM posts {clause}", args).fetchone()[0]
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM posts {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
