@@ -90,6 +90,16 @@ class Unavailable(DomainError):
     type_slug = "unavailable"
 
 
+class EngineUnavailable(Exception):
+    """An engine (Kafka, MongoDB, Elasticsearch...) could not be reached or refused us.
+    Adapters raise it from `start()` with the engine's name and the address they tried, so
+    the runtime can log one clear line, keep /readyz false and try again later."""
+
+    def __init__(self, engine: str, url: str, reason: str) -> None:
+        super().__init__(f"{engine} at {url} is unavailable: {reason}")
+        self.engine, self.url, self.reason = engine, url, reason
+
+
 ERRORS_BY_STATUS: dict[int, type[DomainError]] = {
     cls.status: cls
     for cls in (Invalid, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Unavailable)

@@ -18,6 +18,8 @@ from fastapi import FastAPI
 
 from gateway.config import GatewaySettings
 
+pytest_plugins = ["tests.engines"]
+
 _counter = itertools.count(1)
 
 
