@@ -30,6 +30,18 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 ReadyCheck = Callable[[], Awaitable[bool]]
 
 
+class StartGate:
+    """Open once the process's engines are connected. Until then every request but the
+    health, readiness and metrics probes gets a 503 problem with Retry-After, instead of
+    reaching a store that is not there yet."""
+
+    __slots__ = ("open", "waiting_for")
+
+    def __init__(self, open: bool = True) -> None:
+        self.open = open
+        self.waiting_for = ""
+
+
 def problem_response(status: int, problem: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(problem), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -139,8 +151,10 @@ class EdgeMiddleware:
 
     _WANTED = frozenset({REQUEST_ID_HEADER.encode(), INTERNAL_SECRET_HEADER.encode(), b"content-length"})
 
-    def __init__(self, app, *, service: str, max_body: int, internal_secret: str | None) -> None:
+    def __init__(self, app, *, service: str, max_body: int, internal_secret: str | None,
+                 gate: StartGate | None = None) -> None:
         self.app = app
+        self.gate = gate or StartGate()
         self.service = service
         self.max_body = max_body
         self.internal_secret = internal_secret
@@ -189,6 +203,8 @@ class EdgeMiddleware:
                 problem = {"type": "about:blank", "title": "Forbidden", "status": 403,
                            "detail": "internal service: requests must come through the gateway"}
                 return await problem_response(403, problem)(scope, receive, send_with_id)
+            if not self.gate.open and path not in OPEN_PATHS:
+                return await _starting(self.gate)(scope, receive, send_with_id)
             length = headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body):
                 return await _too_large(self.max_body)(scope, receive, send_with_id)
@@ -215,6 +231,15 @@ def _too_large(limit: int) -> Response:
                "status": 413, "detail": f"request body exceeds {limit} bytes",
                "errors": [{"field": "body", "message": f"at most {limit} bytes"}]}
     return problem_response(413, problem)
+
+
+def _starting(gate: StartGate) -> Response:
+    detail = "the service is starting"
+    if gate.waiting_for:
+        detail += f"; waiting for {gate.waiting_for}"
+    problem = {"type": "https://shortscience.org/problems/unavailable", "title": "Service unavailable",
+               "status": 503, "detail": detail}
+    return problem_response(503, problem, {"Retry-After": "2"})
 
 
 def _limited(receive, limit: int):
@@ -277,6 +302,7 @@ def create_app(
     ready_checks: dict[str, ReadyCheck] | None = None,
     internal_secret: str | None = None,
     max_body: int = 256 * 1024,
+    gate: StartGate | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     # FastAPI's own OpenTelemetry hooks are off: we export Prometheus metrics ourselves, and
@@ -309,7 +335,8 @@ def create_app(
 
     if fast_reads:
         app.add_middleware(FastReads, routes=fast_reads)
-    app.add_middleware(EdgeMiddleware, service=service, max_body=max_body, internal_secret=internal_secret)
+    app.state.gate = gate = gate or StartGate()
+    app.add_middleware(EdgeMiddleware, service=service, max_body=max_body, internal_secret=internal_secret, gate=gate)
     return app
 
 
@@ -317,7 +344,7 @@ def create_service_app(runtime, router, *, internal_secret: str, fast_reads=()) 
     """An internal service's HTTP app around its running `Runtime`: the use cases are at
     `app.state.<service name>` for the routes, and only the gateway may call it."""
     app = create_app(runtime.name, lifespan=runtime.lifespan(), ready_checks={runtime.name: runtime.ready},
-                     internal_secret=internal_secret, fast_reads=fast_reads)
+                     internal_secret=internal_secret, fast_reads=fast_reads, gate=runtime.gate)
     setattr(app.state, runtime.name, runtime.api)
     app.state.runtime = runtime
     app.include_router(router)

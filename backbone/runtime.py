@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from backbone.app import StartGate
 from backbone.consumer import ConsumerRunner
+from backbone.errors import EngineUnavailable
 from backbone.eventlog.port import EventLog
 from backbone.logs import get_logger
 from backbone.outbox import OutboxRelay
@@ -29,20 +31,43 @@ class Runtime:
     workers: list[Any] = field(default_factory=list)
     owns_event_log: bool = True
     relay: OutboxRelay | None = None
+    # Waits between attempts to reach an unreachable engine (doubling up to the max).
+    retry_base: float = 0.5
+    retry_max: float = 15.0
+    started: bool = False
+    gate: StartGate = field(default_factory=lambda: StartGate(open=False))
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self, *, background: bool = True) -> None:
-        if self.owns_event_log:
-            await self.event_log.start()
-        for resource in self.resources:
-            await resource.start()
+        """Connect the event log and the resources, then start the background work.
+        Raises `EngineUnavailable` (having closed what it opened) when an engine is out of reach."""
+        await self._open()
         if self.relay_factory is not None:
             self.relay = self.relay_factory()
         for hook in self._on_start:
             await hook()
         if background:
             self.start_background()
+        self.started = True
+        self.gate.open = True
+
+    async def _open(self) -> None:
+        opened = []
+        try:
+            if self.owns_event_log:
+                await self.event_log.start()
+                opened.append(self.event_log)
+            for resource in self.resources:
+                await resource.start()
+                opened.append(resource)
+        except BaseException:
+            for thing in reversed(opened):
+                try:
+                    await thing.close()
+                except Exception:
+                    pass
+            raise
 
     def start_background(self) -> None:
         logger = get_logger("runtime")
@@ -60,6 +85,10 @@ class Runtime:
             self.relay.wake()
 
     async def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        self.gate.open = False
         if self.relay is not None:
             self.relay.stop()
         for consumer in self.consumers:
@@ -81,6 +110,8 @@ class Runtime:
             await self.event_log.close()
 
     async def ready(self) -> bool:
+        if not self.started:
+            return False
         checks = [await self.event_log.ping()]
         for resource in self.resources:
             ping = getattr(resource, "ping", None)
@@ -91,13 +122,52 @@ class Runtime:
     def lifespan(self):
         @asynccontextmanager
         async def _lifespan(app):
-            await self.start()
-            try:
+            async with start_or_keep_trying(self.name, self.start, self.stop, gate=self.gate,
+                                            retry_base=self.retry_base, retry_max=self.retry_max):
                 yield
-            finally:
-                await self.stop()
 
         return _lifespan
+
+
+@asynccontextmanager
+async def start_or_keep_trying(name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]],
+                               *, gate: StartGate, retry_base: float = 0.5, retry_max: float = 15.0):
+    """A process's lifespan around `start`: when every engine answers, start before serving;
+    when one does not, serve anyway (health yes, readiness no, other requests 503), log one
+    line naming the engine and its address per attempt, and keep trying with backoff."""
+    logger = get_logger("runtime")
+    retry: asyncio.Task | None = None
+
+    def unavailable(exc: EngineUnavailable, delay: float) -> None:
+        gate.waiting_for = f"{exc.engine} at {exc.url}"
+        logger.error("engine_unavailable", service=name, engine=exc.engine, url=exc.url, reason=exc.reason,
+                     retry_in=round(delay, 2))
+
+    async def keep_trying(delay: float) -> None:
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, retry_max)
+            try:
+                await start()
+            except EngineUnavailable as exc:
+                unavailable(exc, delay)
+                continue
+            gate.waiting_for = ""
+            logger.info("engines_connected", service=name)
+            return
+
+    try:
+        await start()
+    except EngineUnavailable as exc:
+        unavailable(exc, retry_base)
+        retry = asyncio.create_task(keep_trying(retry_base), name=f"{name}-connect")
+    try:
+        yield
+    finally:
+        if retry is not None and not retry.done():
+            retry.cancel()
+            await asyncio.gather(retry, return_exceptions=True)
+        await stop()
 
 
 def make_event_log(settings) -> EventLog:

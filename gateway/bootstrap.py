@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backbone.app import create_app
+from backbone.app import StartGate, create_app
 from backbone.eventlog.port import EventLog
 from backbone.outbox import OutboxRelay
-from backbone.runtime import Runtime, make_event_log
+from backbone.runtime import Runtime, make_event_log, start_or_keep_trying
 from gateway.api.deps import GatewayState
 from gateway.api.routes import HOT_READS, router
 from gateway.api.social_routes import router as social_router
@@ -57,25 +57,37 @@ def create_gateway_app(
 ) -> FastAPI:
     identity_rt = build_identity_runtime(settings, event_log, owns_event_log=True)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        await identity_rt.start()
-        started: list[Runtime] = []
+    gate = StartGate(open=False)
+    opened: list = []
+
+    async def start() -> None:
         try:
+            await identity_rt.start()
+            opened.append(identity_rt)
             for rt in runtimes:
                 await rt.start()
-                started.append(rt)
+                opened.append(rt)
             for client in clients:
                 await client.start()
+                opened.append(client)
             for hook in on_started:
                 await hook(app)
+        except BaseException:
+            await stop()
+            raise
+        gate.open = True
+
+    async def stop() -> None:
+        gate.open = False
+        while opened:
+            thing = opened.pop()
+            await (thing.stop() if isinstance(thing, Runtime) else thing.close())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with start_or_keep_trying("gateway", start, stop, gate=gate, retry_base=settings.engine_retry_base,
+                                        retry_max=settings.engine_retry_max):
             yield
-        finally:
-            for client in clients:
-                await client.close()
-            for rt in reversed(started):
-                await rt.stop()
-            await identity_rt.stop()
 
     async def services_ready() -> bool:
         # The services on the public path; social is for operators only, and its own /readyz tells.
@@ -88,6 +100,7 @@ def create_gateway_app(
         max_body=settings.max_body_bytes,
         internal_secret=None,
         fast_reads=HOT_READS,
+        gate=gate,
     )
     app.state.settings = settings
     app.state.runtimes = [identity_rt, *runtimes]
