@@ -183,4 +183,10 @@ def dlq_replay(group: Annotated[str, typer.Option(help="the consumer group: summ
 
 
 def main() -> None:
-    app()
+    from backbone.errors import EngineUnavailable
+
+    try:
+        app()
+    except EngineUnavailable as exc:  # one clear line, no stack trace
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

@@ -5,7 +5,9 @@ Each test gets its own data directory (fresh SQLite files) and its own server.""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
+import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +25,22 @@ pytest_plugins = ["tests.engines"]
 _counter = itertools.count(1)
 
 
+# `SHORTSCIENCE_TEST_BACKENDS=distributed` runs the platform tests on Kafka, MongoDB and
+# OpenSearch/Elasticsearch (the engines `make engines` starts) instead of the embedded default.
+DISTRIBUTED = os.environ.get("SHORTSCIENCE_TEST_BACKENDS", "embedded") == "distributed"
+_created_settings: list[GatewaySettings] = []
+
+
+def distributed_values(data_dir: Path) -> dict:
+    """Backends and per-installation names for a distributed platform. Derived from the data
+    directory, so a platform restarted on the same directory finds its own topics,
+    databases and index again, and no two tests share any."""
+    tag = "t" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    search = "opensearch" if os.environ.get("OPENSEARCH_URL") else "elasticsearch"
+    return dict(events="kafka", store="mongo", search=search, kafka_prefix=f"{tag}.", kafka_partitions=2,
+                mongodb_prefix=f"{tag}_", search_index_name=f"{tag}-summaries")
+
+
 def make_settings(data_dir: Path, **overrides) -> GatewaySettings:
     values = dict(
         data_dir=data_dir,
@@ -37,8 +55,37 @@ def make_settings(data_dir: Path, **overrides) -> GatewaySettings:
         login_limit=10_000,
         signup_limit=10_000,
     )
+    if DISTRIBUTED:
+        values.update(distributed_values(data_dir))
     values.update(overrides)
-    return GatewaySettings(**values)
+    settings = GatewaySettings(**values)
+    if DISTRIBUTED:
+        _created_settings.append(settings)
+    return settings
+
+
+@pytest.fixture(autouse=True)
+async def _drop_distributed_data():
+    """In a distributed run, remove each test's topics, databases and index afterwards."""
+    yield
+    if DISTRIBUTED and _created_settings:
+        from tests.engines import drop_installation
+
+        seen = set()
+        while _created_settings:
+            settings = _created_settings.pop()
+            if settings.kafka_prefix not in seen:
+                seen.add(settings.kafka_prefix)
+                await drop_installation(settings)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not DISTRIBUTED:
+        return
+    reason = "reads the embedded engines' files directly; runs in the embedded tier"
+    for item in items:
+        if item.get_closest_marker("embedded_only"):
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 class Server:

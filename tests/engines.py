@@ -195,3 +195,39 @@ def search_engine():
 def engine_host_port(url: str, default_port: int) -> tuple[str, int]:
     parsed = urlparse(url if "://" in url else f"tcp://{url}")
     return parsed.hostname or "127.0.0.1", parsed.port or default_port
+
+
+async def drop_installation(settings) -> None:
+    """Remove what a distributed test platform left in the shared engines: its Kafka topics,
+    its MongoDB databases and its search indexes (names carry the test's own prefix)."""
+    import httpx
+
+    if settings.events == "kafka":
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            topics = [t for t in await admin.list_topics() if t.startswith(settings.kafka_prefix)]
+            if topics:
+                await admin.delete_topics(topics)
+        finally:
+            await admin.close()
+    if settings.store == "mongo":
+        from pymongo import AsyncMongoClient
+
+        client = AsyncMongoClient(settings.mongodb_url, serverSelectionTimeoutMS=5000)
+        try:
+            for name in await client.list_database_names():
+                if name.startswith(settings.mongodb_prefix):
+                    await client.drop_database(name)
+        finally:
+            await client.close()
+    if settings.search in {"opensearch", "elasticsearch"}:
+        async with httpx.AsyncClient(base_url=settings.search_engine_url, timeout=30) as client:
+            # By name: Elasticsearch 8 refuses wildcard deletes (action.destructive_requires_name).
+            listed = await client.get(f"/_cat/indices/{settings.search_index_name}*",
+                                      params={"format": "json", "h": "index", "expand_wildcards": "all"})
+            names = [row["index"] for row in listed.json()] if listed.status_code == 200 else []
+            if names:
+                await client.delete("/" + ",".join(names))

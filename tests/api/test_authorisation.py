@@ -3,8 +3,7 @@ authors stay hidden, private summaries stay private, and identity comes only fro
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
+from backbone.runtime import make_event_log
 
 from tests.api.support import assert_problem
 from tests.helpers import eventually
@@ -118,18 +117,23 @@ async def test_an_anonymous_summary_leaves_no_author_in_events(platform):
     s = await platform.summary(ada, paper["id"], body="Nameless.", anonymous=True)
     await platform.client.patch(f"/api/v1/summaries/{s['id']}", headers=ada["headers"], json={"body": "Nameless 2."})
     await platform.client.put(f"/api/v1/summaries/{s['id']}/vote", json={"value": 1}, headers=bob["headers"])
-    path = platform.settings.data_dir / "events.db"
+    log = make_event_log(platform.settings)  # the platform's own log, whichever engine it is
+    await log.start()
+    reader = log.consumer(f"test-reader-{s['id']}", ["summaries"])
+    seen: list[str] = []
 
     async def summary_events() -> list[str]:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            rows = conn.execute("SELECT envelope FROM log WHERE topic='summaries' AND key=?", (s["id"],)).fetchall()
-        events = [bytes(r[0]).decode() if isinstance(r[0], bytes) else r[0] for r in rows]
-        return events if len(events) >= 3 else []
+        for record in await reader.poll(100, timeout=0.2):
+            if record.key == s["id"]:
+                seen.append(record.envelope.model_dump_json())
+        return seen if len(seen) >= 3 else []
 
     events = await eventually(summary_events)
     assert any("SummaryPublished" in e for e in events) and any("SummaryRevised" in e for e in events)
     for envelope in events:
         assert ada["id"] not in envelope and ada["username"] not in envelope
+    await reader.close()
+    await log.close()
 
 
 async def test_a_private_summary_is_visible_to_its_author_only(platform):

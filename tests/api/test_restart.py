@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from tests.conftest import start_platform
 from tests.helpers import eventually
 
 
+@pytest.mark.embedded_only
 async def test_data_and_offsets_survive_a_restart(tmp_path):
     server, plat = await start_platform(tmp_path)
     try:
