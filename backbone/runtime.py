@@ -175,6 +175,13 @@ def make_event_log(settings) -> EventLog:
         from backbone.eventlog.sqlite import SqliteEventLog
 
         return SqliteEventLog(settings.event_log_path, poll_interval=settings.poll_interval)
-    raise NotImplementedError(
-        f"SHORTSCIENCE_EVENTS={settings.events}: the Kafka adapter is not built yet; use sqlite"
-    )
+    if settings.events == "kafka":
+        from backbone.eventlog.kafka import KafkaEventLog
+
+        return KafkaEventLog(
+            settings.kafka_bootstrap_servers,
+            prefix=settings.kafka_prefix,
+            partitions=settings.kafka_partitions,
+            replication_factor=settings.kafka_replication_factor,
+        )
+    raise ValueError(f"SHORTSCIENCE_EVENTS={settings.events}: choose sqlite or kafka")

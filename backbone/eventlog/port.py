@@ -68,6 +68,10 @@ class EventLog(Protocol):
     async def end_offsets(self, topics: Sequence[str]) -> dict[str, int]:
         """Per topic, the offset the next appended record will have at the most (for progress)."""
 
+    async def partition_end_offsets(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """Per (topic, partition), the offset after its last record (0 when it has none): a
+        consumer has read everything appended so far once it has read up to these."""
+
     async def dead_letter(self, group: str, record: Record, error: str, attempts: int) -> None: ...
 
     async def dead_letters(self, group: str | None = None, *, include_replayed: bool = False) -> list[DeadLetter]: ...

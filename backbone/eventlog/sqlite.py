@@ -135,6 +135,13 @@ class SqliteEventLog:
             result[topic] = (row[0] or 0) + 1
         return result
 
+    async def partition_end_offsets(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        result = {}
+        for topic in topics:
+            row = self.conn.execute("SELECT MAX(offset) FROM log WHERE topic=?", (topic,)).fetchone()
+            result[(topic, 0)] = 0 if row[0] is None else row[0] + 1
+        return result
+
     async def dead_letter(self, group: str, record: Record, error: str, attempts: int) -> None:
         with transaction(self.conn):
             self.conn.execute(

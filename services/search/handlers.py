@@ -102,16 +102,17 @@ class SearchService:
 
     async def rebuild(self, log, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
         """Rebuild the index from the beginning of the log into a shadow, swap it in, then
-        catch up on what arrived meanwhile (applied by version, so overlaps are harmless)."""
+        catch up on what arrived meanwhile (applied by version, so overlaps are harmless).
+        Positions are kept per (topic, partition): offsets are per partition on Kafka."""
         shadow = await self.index.shadow()
-        end = await log.end_offsets(TOPICS)
+        end = await log.partition_end_offsets(TOPICS)
         consumer = log.consumer(f"{GROUP}-rebuild-{new_id()}", TOPICS)
         applied = 0
         try:
             await consumer.seek_to_beginning()
-            done = dict.fromkeys(TOPICS, 0)
+            position = dict.fromkeys(end, 0)  # the next offset to read, per (topic, partition)
             idle = 0.0
-            while any(done[t] < end[t] - 1 for t in TOPICS):
+            while any(position[p] < end[p] for p in end):
                 records = await consumer.poll(1000, 0.5)
                 if not records:
                     idle += 0.5
@@ -123,13 +124,14 @@ class SearchService:
                 async with shadow.bulk():  # one commit per batch, not per event
                     for record in records:
                         await apply_event(shadow, record.envelope)
-                        done[record.topic] = record.offset
+                        where = (record.topic, record.partition)
+                        position[where] = max(position.get(where, 0), record.offset + 1)
                         applied += 1
-                # Positions (the next offset to read) against the end, so a finished rebuild shows full.
-                progress(max(done.values()) + 1, max(end.values()))
+                # Positions against the end, so a finished rebuild shows full.
+                progress(sum(min(position[p], end[p]) for p in end), sum(end.values()))
             await self.index.swap_in(shadow)
-            for topic in TOPICS:
-                await consumer.seek(topic, end[topic])
+            for (topic, partition), offset in end.items():
+                await consumer.seek(topic, offset, partition)
             while records := await consumer.poll(1000, 0.2):
                 for record in records:
                     await apply_event(self.index, record.envelope)
