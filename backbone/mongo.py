@@ -14,10 +14,21 @@ single-document updates, unique and ordinary indexes, `$push/$pullAll/$set/$unse
 simple aggregations. FerretDB 1.24 (SQLite handler) does NOT enforce unique indexes on array
 fields (multikey), has no partial indexes and no `$pull` by condition: use compound unique
 indexes on scalar fields, or claim documents whose `_id` is the unique value.
+
+FerretDB 1.24's updates and deletes are not atomic either: it reads the matching document,
+applies the operators, then rewrites it by `_id`, so two concurrent updates of one document
+lose one of them, and a filter such as `{"version": 3}` is no compare-and-set (only inserts,
+with unique `_id`s and unique scalar indexes, are atomic there). Hence `MongoStore.write_lock`:
+every write to a document carrying an outbox, and every read-check-write sequence, holds it,
+and the relay holds it while it pulls published entries out of a document. A service and its
+relay share one store object, so within a process FerretDB behaves; across processes only
+the engine's own per-document atomicity protects, which real MongoDB has.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -58,9 +69,11 @@ def with_outbox(document: dict[str, Any], envelopes: Sequence[Envelope]) -> dict
 class MongoOutbox:
     """The relay's view of a service's outbox: documents of `collections` carrying events."""
 
-    def __init__(self, db, collections: Iterable[str]) -> None:
+    def __init__(self, db, collections: Iterable[str], lock: asyncio.Lock | None = None) -> None:
         self.db = db
         self.collections = list(collections)
+        # The store's write lock: pulling entries out rewrites the document (see the module doc).
+        self.lock = lock or asyncio.Lock()
 
     async def pending(self, limit: int) -> list[tuple[object, Envelope]]:
         found: list[tuple[object, Envelope]] = []
@@ -82,15 +95,20 @@ class MongoOutbox:
         for name, doc_id, entry in markers:  # type: ignore[misc]
             by_doc.setdefault((name, doc_id), []).append(entry)
         for (name, doc_id), entries in by_doc.items():
-            # `$pullAll` of the exact entries (FerretDB has no `$pull` by condition).
-            await self.db[name].update_one({"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: entries}})
-            await self._unmark(name, doc_id)
+            if True:
+                # `$pullAll` of the exact entries (FerretDB has no `$pull` by condition).
+                await self.db[name].update_one({"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: entries}})
+                await self._unmark_locked(name, doc_id)
 
     async def _unmark(self, name: str, doc_id: Any) -> None:
-        # Only when nothing new was queued meanwhile (the filter makes it a compare-and-set).
-        await self.db[name].update_one(
-            {"_id": doc_id, OUTBOX_FIELD: {"$size": 0}}, {"$unset": {OUTBOX_MARK: ""}}
-        )
+        async with self.lock:
+            await self._unmark_locked(name, doc_id)
+
+    async def _unmark_locked(self, name: str, doc_id: Any) -> None:
+        # Only when nothing new was queued meanwhile (on MongoDB the filter makes it a
+        # compare-and-set; on FerretDB the lock does).
+        nothing_queued = {"$or": [{OUTBOX_FIELD: {"$size": 0}}, {OUTBOX_FIELD: {"$exists": False}}]}
+        await self.db[name].update_one({"_id": doc_id, **nothing_queued}, {"$unset": {OUTBOX_MARK: ""}})
 
     async def count(self) -> int:
         total = 0
@@ -113,6 +131,10 @@ class MongoStore:
         self.database = database
         self._client = None
         self._db = None
+        self._atomic: bool | None = None
+        # Held by every write to a document carrying an outbox and by the relay's removals
+        # (see the module doc: FerretDB's updates are not atomic).
+        self.write_lock = asyncio.Lock()
 
     async def start(self) -> None:
         if self._db is not None:
@@ -120,19 +142,34 @@ class MongoStore:
         from pymongo import AsyncMongoClient
         from pymongo.errors import PyMongoError
 
-        client = AsyncMongoClient(
-            self.url, serverSelectionTimeoutMS=self.SERVER_SELECTION_TIMEOUT_MS, tz_aware=True, appname="shortscience"
-        )
+        options: dict[str, Any] = {"tz_aware": True, "appname": "shortscience"}
+        # A timeout written in the URL wins (keyword arguments would override it).
+        timeout_ms = _url_options(self.url).get("serverselectiontimeoutms")
+        if timeout_ms is None:
+            options["serverSelectionTimeoutMS"] = timeout_ms = self.SERVER_SELECTION_TIMEOUT_MS
+        try:
+            client = AsyncMongoClient(self.url, **options)
+        except (PyMongoError, ValueError) as exc:  # a malformed URL or option
+            raise EngineUnavailable("MongoDB", redact(self.url), _short(exc)) from None
+        # An engine that is down is told apart before the client's monitors start: closing a
+        # client whose monitor is in the middle of a refused connect leaks that socket
+        # (PyMongo 4.20 does not close it when the connect is cancelled).
+        unreachable = await _unreachable(client, float(timeout_ms) / 1000)
+        if unreachable is not None:
+            await client.close()
+            raise EngineUnavailable("MongoDB", redact(self.url), unreachable)
         try:
             await client.admin.command("ping")
             self._client, self._db = client, client[self.database]
             for name in self.OUTBOX_COLLECTIONS:
                 await self._db[name].create_index(OUTBOX_MARK, sparse=True, name="outbox_pending")
             await self.create_indexes()
-        except PyMongoError as exc:
+        except BaseException as exc:
             await client.close()
             self._client = self._db = None
-            raise EngineUnavailable("MongoDB", redact(self.url), _short(exc)) from None
+            if isinstance(exc, PyMongoError):
+                raise EngineUnavailable("MongoDB", redact(self.url), _short(exc)) from None
+            raise
         get_logger("mongo").info("mongo_connected", database=self.database, url=redact(self.url))
 
     async def create_indexes(self) -> None:
@@ -158,7 +195,28 @@ class MongoStore:
             return False
 
     def outbox(self) -> MongoOutbox:
-        return MongoOutbox(self.db, self.OUTBOX_COLLECTIONS)
+        return MongoOutbox(self.db, self.OUTBOX_COLLECTIONS, self.write_lock)
+
+    async def insert_with_outbox(self, collection: str, document: dict[str, Any], envelopes: Sequence[Envelope]):
+        """Insert a document carrying these events, under the write lock."""
+        async with self.write_lock:
+            return await self.db[collection].insert_one(with_outbox(document, envelopes))
+
+    async def update_with_outbox(self, collection: str, query: dict[str, Any], envelopes: Sequence[Envelope],
+                                 update: dict[str, Any] | None = None):
+        """`update_one(query, update)` that also queues these events in the document, under
+        the write lock (so a version in `query` is a real compare-and-set within the process)."""
+        async with self.write_lock:
+            return await self.db[collection].update_one(query, outbox_update(envelopes, update))
+
+    async def engine_atomic(self) -> bool:
+        """Whether the server updates single documents atomically (MongoDB), so that two
+        processes may write one document at once. False on FerretDB, which reports itself
+        in buildInfo (`ferretdbVersion`)."""
+        if self._atomic is None:
+            info = await self.db.client.admin.command("buildInfo")
+            self._atomic = not any(key.lower().startswith("ferretdb") for key in info)
+        return self._atomic
 
     async def drop(self) -> None:
         """Remove the whole database (tests)."""
@@ -174,6 +232,33 @@ def redact(url: str) -> str:
     credentials, host = rest.rsplit("@", 1)
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}"
+
+
+def _url_options(url: str) -> dict[str, str]:
+    """The options in a MongoDB URL's query string, by lower-cased name."""
+    query = url.split("?", 1)[1] if "?" in url else ""
+    pairs = (part.split("=", 1) for part in query.replace(";", "&").split("&") if part)
+    return {pair[0].strip().lower(): (pair[1] if len(pair) > 1 else "") for pair in pairs}
+
+
+async def _unreachable(client, timeout: float) -> str | None:
+    """Why none of the client's seed hosts accepts a TCP connection, or None when one does
+    (or when the seeds are not plain host:port pairs, e.g. SRV records or a Unix socket)."""
+    seeds = list(client.topology_description.server_descriptions())
+    if not seeds or any(not isinstance(port, int) or host.endswith(".sock") for host, port in seeds):
+        return None
+    reasons = []
+    for host, port in seeds:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except (OSError, TimeoutError) as exc:
+            reasons.append(f"{host}:{port}: {exc or type(exc).__name__}")
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return None
+    return "cannot connect to " + "; ".join(reasons)
 
 
 def _short(exc: Exception) -> str:

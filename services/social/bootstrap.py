@@ -27,7 +27,11 @@ from services.social.worker import ChannelSender
 def make_store(settings: SocialSettings):
     if settings.store == "sqlite":
         return SqliteSocialStore(settings.db_path("social"))
-    raise NotImplementedError(f"SHORTSCIENCE_STORE={settings.store}: the MongoDB adapter is not built yet")
+    if settings.store == "mongo":
+        from services.social.adapters.mongo import MongoSocialStore  # imports pymongo only when used
+
+        return MongoSocialStore(settings.mongodb_url, settings.mongo_database("social"))
+    raise ValueError(f"unknown store backend {settings.store!r}")
 
 
 def bootstrap(

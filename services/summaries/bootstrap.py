@@ -19,7 +19,11 @@ from services.summaries.handlers import SummariesService
 def make_store(settings: SummariesSettings):
     if settings.store == "sqlite":
         return SqliteSummariesStore(settings.db_path("summaries"))
-    raise NotImplementedError(f"SHORTSCIENCE_STORE={settings.store}: the MongoDB adapter is not built yet")
+    if settings.store == "mongo":
+        from services.summaries.adapters.mongo import MongoSummariesStore  # imports pymongo only when used
+
+        return MongoSummariesStore(settings.mongodb_url, settings.mongo_database("summaries"))
+    raise ValueError(f"unknown store backend {settings.store!r}")
 
 
 def bootstrap(settings: SummariesSettings, *, event_log: EventLog | None = None, store=None) -> Runtime:
