@@ -544,9 +544,6 @@ async def test_two_processes_writing_one_summary_lose_nothing(backend):
 
 
 async def test_a_write_based_on_an_earlier_read_keeps_the_newer_paper(backend, store, request):
-    if backend.kind == "sqlite":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="the SQLite adapter rewrites the whole row, its copy of the paper included"))
     paper = make_paper(version=1)
     summary = await publish(store, make_summary(paper))
     read = await store.get(summary.id)  # a vote reads the summary ...

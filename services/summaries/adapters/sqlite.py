@@ -80,6 +80,8 @@ _COLUMNS = (
     " visibility, anonymous, hidden, deleted, score, revision, comment_count, created_at, updated_at, version, id"
 )
 
+_OWN_COLUMNS = _COLUMNS.split(",", 5)[5]
+
 
 def _values(s: Summary) -> tuple:
     return (
@@ -161,9 +163,11 @@ class SqliteSummariesStore(SqliteStore):
         )
 
     def _update(self, summary: Summary, expected_version: int) -> None:
+        # The paper copy (the first five columns) is left alone: only `apply_paper` writes it,
+        # so a write based on an earlier read never puts back an older paper.
         cur = self.conn.execute(
-            f"UPDATE summaries SET ({_COLUMNS}) = ({','.join('?' * 21)}) WHERE id=? AND version=?",
-            (*_values(summary), summary.id, expected_version),
+            f"UPDATE summaries SET ({_OWN_COLUMNS}) = ({','.join('?' * 16)}) WHERE id=? AND version=?",
+            (*_values(summary)[5:], summary.id, expected_version),
         )
         if cur.rowcount != 1:
             raise StaleWrite(summary.id)
