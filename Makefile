@@ -1,10 +1,11 @@
 # ShortScience: `make run` starts everything on http://127.0.0.1:8000; `make test` runs the tests.
+# `make engines` starts Kafka, FerretDB (MongoDB protocol) and OpenSearch on loopback for the real-engine tests.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean engines engines-stop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,14 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.portability
+
+# ENGINES_DIR (default .engines) holds the cached jars and binary, the engines' data and logs, and `env`.
+engines:
+	$(PYTHON) deploy/engines/engines.py start
+	@cat $${ENGINES_DIR:-.engines}/env
+
+engines-stop:
+	$(PYTHON) deploy/engines/engines.py stop
 
 clean:
 	rm -rf $(VENV) data artifacts .pytest_cache *.egg-info
