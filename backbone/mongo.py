@@ -3,11 +3,11 @@ transactions.
 
 The outbox without transactions: every write changes one document, and the events it
 causes travel inside that same document, in its `_outbox` array, pushed by the very update
-that changes the state (single-document updates are atomic). `_outbox_at` marks documents
-that carry events, so the relay finds them through a sparse index; it publishes them in
-array order and then pulls exactly those entries out again. A crash between the publish
-and the pull publishes them again, which the log and the consumers absorb (unique event
-ids, aggregate versions), as with the SQLite outbox.
+that changes the state (MongoDB updates one document atomically; for FerretDB see below).
+`_outbox_at` marks documents that carry events, so the relay finds them through a sparse
+index; it publishes them in array order and then pulls exactly those entries out again. A
+crash between the publish and the pull publishes them again, which the log and the
+consumers absorb (unique event ids, aggregate versions), as with the SQLite outbox.
 
 Works unchanged on MongoDB and on FerretDB (which `make engines` runs here): only CRUD,
 single-document updates, unique and ordinary indexes, `$push/$pullAll/$set/$unset/$inc`, and
@@ -95,7 +95,7 @@ class MongoOutbox:
         for name, doc_id, entry in markers:  # type: ignore[misc]
             by_doc.setdefault((name, doc_id), []).append(entry)
         for (name, doc_id), entries in by_doc.items():
-            if True:
+            async with self.lock:
                 # `$pullAll` of the exact entries (FerretDB has no `$pull` by condition).
                 await self.db[name].update_one({"_id": doc_id}, {"$pullAll": {OUTBOX_FIELD: entries}})
                 await self._unmark_locked(name, doc_id)

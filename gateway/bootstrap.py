@@ -24,12 +24,21 @@ from gateway.config import GatewaySettings
 from gateway.identity.service import IdentityService
 from gateway.identity.store import IdentityStore
 from gateway.ratelimit import RateLimiter
+from gateway.web import install_web
 
 StartHook = Callable[[FastAPI], Awaitable[None]]
 
 
+def make_identity_store(settings: GatewaySettings):
+    if settings.store == "mongo":
+        from gateway.identity.mongo import MongoIdentityStore
+
+        return MongoIdentityStore(settings.mongodb_url, settings.mongo_database("gateway"))
+    return IdentityStore(settings.db_path("gateway"))
+
+
 def build_identity_runtime(settings: GatewaySettings, event_log: EventLog, *, owns_event_log: bool) -> Runtime:
-    store = IdentityStore(settings.db_path("gateway"))
+    store = make_identity_store(settings)
     runtime = Runtime(name="gateway", event_log=event_log, api=None, resources=[store], owns_event_log=owns_event_log)
     runtime.api = IdentityService(
         store,
@@ -116,6 +125,7 @@ def create_gateway_app(
     )
     app.include_router(router())
     app.include_router(social_router())
+    install_web(app)  # the website: pages, feeds, sitemap, static files
     return app
 
 

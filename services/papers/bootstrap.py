@@ -15,9 +15,11 @@ from services.papers.handlers import PapersService
 
 
 def make_store(settings: PapersSettings):
-    if settings.store == "sqlite":
-        return SqlitePapersStore(settings.db_path("papers"))
-    raise NotImplementedError(f"SHORTSCIENCE_STORE={settings.store}: the MongoDB adapter is not built yet")
+    if settings.store == "mongo":
+        from services.papers.adapters.mongo import MongoPapersStore
+
+        return MongoPapersStore(settings.mongodb_url, settings.mongo_database("papers"))
+    return SqlitePapersStore(settings.db_path("papers"))
 
 
 def bootstrap(settings: PapersSettings, *, event_log: EventLog | None = None, store=None) -> Runtime:
