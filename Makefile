@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean engines engines-stop
+.PHONY: install run test test-fast bench clean engines engines-stop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ install: $(STAMP)
 run: $(STAMP)
 	SHORTSCIENCE_DEMO_DATA=$${SHORTSCIENCE_DEMO_DATA:-true} SHORTSCIENCE_LOG_JSON=$${SHORTSCIENCE_LOG_JSON:-false} $(BIN)/shortscience run
 
+# Everything: starts the engines (unless ENGINES=off or already named in the environment) and
+# the browser, runs the whole suite, then the API suite again on the distributed backends.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash tests/run.sh $(PYTEST_ARGS)
+
+# Only the embedded tier, no engines, no second run: the quick loop while coding.
+test-fast: $(STAMP)
+	ENGINES=off $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

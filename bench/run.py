@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="runs per target; the median is reported (default 3)")
     p.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections (default 32)")
     p.add_argument("--max-requests", type=int, default=1_000_000, help="stop a run after this many requests")
+    p.add_argument("--distributed", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure both topologies on the real engines when `make engines` runs (default on)")
     p.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the JSON (default {RESULTS})")
     opts = p.parse_args(argv)
     if opts.seconds <= 0 or opts.warmup < 0 or opts.repeats < 1 or opts.connections < 1:
@@ -134,6 +136,11 @@ def _read_lines(path: str) -> list[str]:
 
 def report(results: dict, opts: argparse.Namespace, machine_info: dict) -> dict:
     targets = []
+    for topology in results:
+        for target in TARGETS:
+            if topology != "baseline":
+                results[topology][target]["ratio_to_baseline"] = round(
+                    results[topology][target]["rps"] / results["baseline"][target]["rps"], 3)
     for topology, minimum in MIN_RATIO.items():
         for target in TARGETS:
             entry = results[topology][target]
@@ -190,7 +197,18 @@ async def main(opts: argparse.Namespace) -> dict:
             results["baseline"] = await measure_baseline(base, payloads, opts)
         async with topologies.split(tmp / "split", logs) as base:
             results["split"], _ = await measure_platform("split", base, opts)
-    return report({k: results[k] for k in ("baseline", "allinone", "split")}, opts, machine_info)
+        order = ["baseline", "allinone", "split"]
+        if opts.distributed and topologies.engines_available():
+            # The same two topologies on Kafka + MongoDB + OpenSearch/Elasticsearch (`make engines`).
+            async with topologies.allinone(tmp / "allinone-d", logs, **topologies.distributed_env()) as base:
+                results["allinone-distributed"], _ = await measure_platform("allinone-distributed", base, opts)
+            async with topologies.split(tmp / "split-d", logs, **topologies.distributed_env()) as base:
+                results["split-distributed"], _ = await measure_platform("split-distributed", base, opts)
+            order += ["allinone-distributed", "split-distributed"]
+        elif opts.distributed:
+            console.log("distributed backends skipped: KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL and "
+                        "OPENSEARCH_URL/ELASTICSEARCH_URL are not all set (run `make engines`)")
+    return report({k: results[k] for k in order}, opts, machine_info)
 
 
 def cli(argv: list[str] | None = None) -> int:
