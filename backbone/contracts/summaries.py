@@ -43,6 +43,16 @@ class CommentCreate(Strict):
     body: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
 
 
+class PreviewIn(Strict):
+    body: str = Field(max_length=MAX_SUMMARY_CHARS)
+
+
+class PreviewRead(BaseModel):
+    """A body rendered as a published summary would be (sanitised HTML), stored nowhere."""
+
+    html: str
+
+
 class AuthorRead(BaseModel):
     id: str
     username: str
@@ -55,6 +65,12 @@ class PaperBrief(BaseModel):
     venue: str | None
     venue_key: str | None
     year: int | None
+
+
+class TocEntryRead(BaseModel):
+    level: int
+    id: str  # the heading's anchor in body_html
+    text: str
 
 
 class SummaryRead(BaseModel):
@@ -73,6 +89,10 @@ class SummaryRead(BaseModel):
     revision: int
     comments: int
     my_vote: int | None = None
+    # From the renderer: a table of contents for long summaries, and the reading length.
+    toc: list[TocEntryRead] = Field(default_factory=list)
+    words: int = 0
+    reading_minutes: int = 0
 
 
 class SummaryPage(Paginated[SummaryRead]):
@@ -131,6 +151,7 @@ class SummariesAPI(Protocol):
     async def hide_comment(self, comment_id: str, actor: Identity) -> CommentRead: ...
     async def states(self, *, after: str | None, limit: int) -> StatesPage: ...
     async def export_for_user(self, user_id: str) -> "PersonalExport": ...
+    async def preview(self, body: str) -> PreviewRead: ...
     async def counts_by_venue(self) -> dict[str, int]: ...
     async def counts_by_year(self, venue_key: str) -> dict[int | None, int]: ...
     async def ready(self) -> bool: ...

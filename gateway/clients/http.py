@@ -19,6 +19,7 @@ from backbone.contracts.summaries import (
     CommentCreate,
     CommentRead,
     PersonalExport,
+    PreviewRead,
     RevisionRead,
     StatesPage,
     SummaryCreate,
@@ -189,6 +190,9 @@ class SummariesHttpClient(ServiceHttpClient):
         identity = Identity(user_id=user_id, username="")
         return PersonalExport.model_validate_json(await self.call("GET", f"/users/{user_id}/export",
                                                                   identity=identity))
+
+    async def preview(self, body: str) -> PreviewRead:
+        return PreviewRead.model_validate_json(await self.call("POST", "/summaries/preview", body={"body": body}))
 
     async def counts_by_venue(self) -> dict[str, int]:
         return orjson.loads(await self.call("GET", "/summaries/counts/venues"))

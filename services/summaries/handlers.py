@@ -15,6 +15,7 @@ from backbone.contracts.summaries import (
     CommentRecord,
     PersonalExport,
     PaperBrief,
+    PreviewRead,
     RevisionRead,
     SummaryCreate,
     SummaryPage,
@@ -22,6 +23,7 @@ from backbone.contracts.summaries import (
     SummaryRecord,
     StatesPage,
     SummaryUpdate,
+    TocEntryRead,
     VersionedState,
     VoteRecord,
     VoteResult,
@@ -42,7 +44,7 @@ from backbone.ids import new_id
 from backbone.venues import venue_filter
 from services.summaries.domain import policy
 from services.summaries.domain.model import Comment, Summary, now
-from services.summaries.domain.render import RENDERER_VERSION, render_markdown
+from services.summaries.domain.render import RENDERER_VERSION, render, render_markdown
 from services.summaries.ports import DuplicateSummary, StaleWrite, SummariesStore
 
 T = TypeVar("T")
@@ -65,12 +67,15 @@ class SummariesService:
 
     def _read(self, s: Summary, viewer: Identity | None, my_vote: int | None = None) -> SummaryRead:
         author = AuthorRead(id=s.author_id, username=s.author_username) if policy.shows_author(viewer, s) else None
+        # Memoised by body hash: publishing filled it. The store keeps only the HTML, so
+        # the outline (toc, words) comes from here; a cold process renders once per body.
+        rendered = render(s.body)
         return SummaryRead(
             id=s.id,
             paper_id=s.paper.paper_id,
             paper=_brief(s.paper),
             body=s.body,
-            body_html=s.body_html if s.renderer_version == RENDERER_VERSION else render_markdown(s.body),
+            body_html=s.body_html if s.renderer_version == RENDERER_VERSION else rendered.html,
             score=s.score,
             author=author,
             anonymous=s.anonymous,
@@ -81,6 +86,9 @@ class SummariesService:
             revision=s.revision,
             comments=s.comment_count,
             my_vote=my_vote,
+            toc=[TocEntryRead(level=e.level, id=e.id, text=e.text) for e in rendered.toc],
+            words=rendered.words,
+            reading_minutes=rendered.minutes,
         )
 
     async def _load(self, summary_id: str, viewer: Identity | None) -> Summary:
@@ -109,7 +117,7 @@ class SummariesService:
             author_id=actor.user_id,
             author_username=actor.username,
             body=data.body,
-            body_html=render_markdown(data.body),
+            body_html=render(data.body).html,
             renderer_version=RENDERER_VERSION,
             visibility=data.visibility,
             anonymous=data.anonymous,
@@ -148,7 +156,7 @@ class SummariesService:
             fields: dict = {k: changes[k] for k in changed}
             new_body = "body" in changed
             if new_body:
-                fields.update(body_html=render_markdown(changes["body"]), renderer_version=RENDERER_VERSION,
+                fields.update(body_html=render(changes["body"]).html, renderer_version=RENDERER_VERSION,
                               revision=current.revision + 1)
             updated = current.next(**fields, updated_at=now())
             await self.store.save(updated, current.version, [SummaryRevised(summary=updated.state(), changed=changed)],
@@ -208,6 +216,10 @@ class SummariesService:
             paper_id=None, venue_key=venue_filter(venue), year=year, sort=sort, viewer_id=None, offset=(page - 1) * size, limit=size
         )
         return await self._page(summaries, total, viewer, page, size)
+
+    async def preview(self, body: str) -> PreviewRead:
+        """The body rendered as publishing it would store it, for an editor's preview."""
+        return PreviewRead(html=render_markdown(body) if body.strip() else "")
 
     # -- votes ------------------------------------------------------------------------
 
@@ -343,7 +355,7 @@ class SummariesService:
         emits SummaryPublished with its state so derived stores rebuild. False if present."""
         summary = Summary(
             id=record.id, paper=record.paper, author_id=record.author_id, author_username=record.author_username,
-            body=record.body, body_html=render_markdown(record.body), renderer_version=RENDERER_VERSION,
+            body=record.body, body_html=render(record.body).html, renderer_version=RENDERER_VERSION,
             visibility=record.visibility, anonymous=record.anonymous, hidden=record.hidden, deleted=record.deleted,
             score=record.score, revision=record.revision, comment_count=record.comment_count,
             created_at=record.created_at, updated_at=record.updated_at, version=record.version,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from backbone.app import choice_param, int_param, json_response
-from backbone.contracts.summaries import CommentCreate, SummaryCreate, SummaryUpdate, VoteIn
+from backbone.contracts.summaries import CommentCreate, PreviewIn, SummaryCreate, SummaryUpdate, VoteIn
 from backbone.contracts.common import Strict
 from backbone.events import PaperSnapshot
 from backbone.errors import Forbidden
@@ -65,6 +65,10 @@ def router() -> APIRouter:
         return json_response(
             await svc(request).list(sort=sort, venue=venue, year=year, viewer=viewer, page=page, size=size)
         )
+
+    @r.post("/summaries/preview")
+    async def preview(request: Request, data: PreviewIn):
+        return json_response(await svc(request).preview(data.body))
 
     @r.get("/summaries/states")
     async def states(request: Request, after: Annotated[str | None, Query(max_length=64)] = None,
