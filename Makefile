@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.portability
+	$(BIN)/python -m bench.render
+	$(BIN)/python -m bench.pages
 
 # ENGINES_DIR (default .engines) holds the cached jars and binary, the engines' data and logs, and `env`.
 engines:

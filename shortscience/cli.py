@@ -12,8 +12,16 @@ SERVICES = ("gateway", "papers", "summaries", "search", "social")
 
 
 def _uvicorn(app_factory: str, host: str, port: int, log_level: str) -> None:
+    import gc
+    import importlib
+
     import uvicorn
 
+    # Import the app's modules now and move everything alive into the permanent generation:
+    # full collections then skip the long-lived objects, which took the renderer's p99 from
+    # ~33 ms to ~19 ms (bench.render). Request-time garbage is collected as usual.
+    importlib.import_module(app_factory.split(":")[0])
+    gc.freeze()
     uvicorn.run(app_factory, factory=True, host=host, port=port, loop="uvloop", http="httptools",
                 log_level=log_level.lower(), access_log=False, lifespan="on")
 
