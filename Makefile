@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench clean engines engines-stop
+.PHONY: install run test test-fast bench faults load fuzz clean engines engines-stop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.portability
 	$(BIN)/python -m bench.render
 	$(BIN)/python -m bench.pages
+
+# Issue 8: heavier fault injection (more kills, longer streams), the load test, more fuzzing.
+faults: $(STAMP)
+	SHORTSCIENCE_FAULTS_HEAVY=1 $(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
+
+load: $(STAMP)
+	$(BIN)/python -m bench.loadtest $(LOAD_ARGS)
+
+fuzz: $(STAMP)
+	SHORTSCIENCE_FUZZ_EXAMPLES=$${SHORTSCIENCE_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
 # ENGINES_DIR (default .engines) holds the cached jars and binary, the engines' data and logs, and `env`.
 engines:
