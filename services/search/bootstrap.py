@@ -17,7 +17,11 @@ from services.search.handlers import GROUP, TOPICS, SearchService
 def make_index(settings: SearchSettings):
     if settings.search == "fts5":
         return Fts5Index(settings.db_path("search"))
-    raise NotImplementedError(f"SHORTSCIENCE_SEARCH={settings.search}: that engine's adapter is not built yet")
+    if settings.search in ("elasticsearch", "opensearch"):
+        from services.search.adapters.elastic import ElasticIndex  # imports its client only when used
+
+        return ElasticIndex(settings.search, settings.search_engine_url, settings.search_index_name)
+    raise ValueError(f"unknown search backend {settings.search!r}")
 
 
 def bootstrap(settings: SearchSettings, *, event_log: EventLog | None = None, index=None) -> Runtime:
