@@ -219,35 +219,9 @@ async def freshness(http: aiohttp.ClientSession, base: str, writes: int) -> tupl
 
 async def drop_run_data(data_dir: Path, values: dict) -> None:
     """Delete this run's topics, databases and indexes from the shared engines."""
-    settings = search_settings(data_dir, values)
-    if settings.search != "fts5":
-        from services.search.bootstrap import make_index
+    from tests.engines import drop_installation  # the tests' own clean-up, for the same names
 
-        index = make_index(settings)
-        await index.start()
-        await index.drop()
-        await index.close()
-    if settings.events == "kafka":
-        from aiokafka.admin import AIOKafkaAdminClient
-
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-        await admin.start()
-        try:
-            topics = [t for t in await admin.list_topics() if t.startswith(settings.kafka_prefix)]
-            if topics:
-                await admin.delete_topics(topics)
-        finally:
-            await admin.close()
-    if settings.store == "mongo":
-        from pymongo import AsyncMongoClient
-
-        client = AsyncMongoClient(settings.mongodb_url)
-        try:
-            for name in await client.list_database_names():
-                if name.startswith(settings.mongodb_prefix):
-                    await client.drop_database(name)
-        finally:
-            await client.close()
+    await drop_installation(search_settings(data_dir, values))
 
 
 async def run(opts: argparse.Namespace) -> dict:
