@@ -106,6 +106,9 @@ class SummaryState(BaseModel):
     revision: int
     created_at: datetime
     updated_at: datetime
+    # The papers the body cites, as normalised keys (`arxiv:1512.03385`, `doi:...`,
+    # `dblp:...`, `paper:<id>`); absent from events written before citations were recorded.
+    citations: list[str] = []
 
     @property
     def is_public(self) -> bool:

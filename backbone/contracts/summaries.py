@@ -47,7 +47,7 @@ class PreviewIn(Strict):
     body: str = Field(max_length=MAX_SUMMARY_CHARS)
 
 
-class PreviewRead(BaseModel):
+class RenderedPreview(BaseModel):
     """A body rendered as a published summary would be (sanitised HTML), stored nowhere."""
 
     html: str
@@ -73,6 +73,12 @@ class TocEntryRead(BaseModel):
     text: str
 
 
+class CitationRead(BaseModel):
+    key: str  # normalised, `kind:value`: arxiv:1512.03385, doi:10.1109/..., dblp:conf/..., paper:<id>
+    paper_id: str | None  # the cited paper here, when it is known
+    title: str | None
+
+
 class SummaryRead(BaseModel):
     id: str
     paper_id: str
@@ -93,6 +99,7 @@ class SummaryRead(BaseModel):
     toc: list[TocEntryRead] = Field(default_factory=list)
     words: int = 0
     reading_minutes: int = 0
+    citations: list[CitationRead] = Field(default_factory=list)  # each cited paper once, in order
 
 
 class SummaryPage(Paginated[SummaryRead]):
@@ -145,13 +152,14 @@ class SummariesAPI(Protocol):
     async def list(
         self, *, sort: SummarySort, venue: str | None, year: int | None, viewer: Identity | None, page: int, size: int
     ) -> SummaryPage: ...
+    async def citing(self, paper_id: str, *, viewer: Identity | None, page: int, size: int) -> SummaryPage: ...
     async def vote(self, summary_id: str, value: int, actor: Identity) -> VoteResult: ...
     async def comment(self, summary_id: str, data: CommentCreate, actor: Identity) -> CommentRead: ...
     async def comments(self, summary_id: str, viewer: Identity | None) -> list[CommentRead]: ...
     async def hide_comment(self, comment_id: str, actor: Identity) -> CommentRead: ...
     async def states(self, *, after: str | None, limit: int) -> StatesPage: ...
     async def export_for_user(self, user_id: str) -> "PersonalExport": ...
-    async def preview(self, body: str) -> PreviewRead: ...
+    async def preview(self, body: str) -> RenderedPreview: ...
     async def counts_by_venue(self) -> dict[str, int]: ...
     async def counts_by_year(self, venue_key: str) -> dict[int | None, int]: ...
     async def ready(self) -> bool: ...

@@ -200,6 +200,16 @@ def router() -> APIRouter:
         paper = await gw.papers.get(paper_id)
         return json_response(await gw.summaries.publish(paper.snapshot(), data, session.identity), 201)
 
+    @r.get("/papers/{paper_id}/citing-summaries")
+    async def citing_summaries(request: Request, paper_id: str, session: OptionalSession, page: PageQ = 1,
+                               size: SizeQ = 20):
+        """Public summaries that cite this paper (`\\cite{arXiv:...}`, `doi:`, `dblp:` or `paper:<id>`)."""
+        gw = state(request)
+        result = await gw.summaries.citing(paper_id, viewer=viewer_of(session), page=page, size=size)
+        if result.total == 0:
+            await gw.papers.get(paper_id)  # an unknown paper is a 404, not an empty list
+        return json_response(result)
+
     @r.patch("/summaries/{summary_id}")
     async def revise(request: Request, summary_id: str, data: SummaryUpdate, session: Writer):
         return json_response(await state(request).summaries.revise(summary_id, data, session.identity))

@@ -19,7 +19,7 @@ from backbone.contracts.summaries import (
     CommentCreate,
     CommentRead,
     PersonalExport,
-    PreviewRead,
+    RenderedPreview,
     RevisionRead,
     StatesPage,
     SummaryCreate,
@@ -165,6 +165,10 @@ class SummariesHttpClient(ServiceHttpClient):
         params = {"sort": sort, "venue": venue, "year": year, "page": page, "size": size}
         return SummaryPage.model_validate_json(await self.call("GET", "/summaries", identity=viewer, params=params))
 
+    async def citing(self, paper_id: str, *, viewer: Identity | None, page: int, size: int) -> SummaryPage:
+        return SummaryPage.model_validate_json(await self.call(
+            "GET", f"/papers/{paper_id}/citing-summaries", identity=viewer, params={"page": page, "size": size}))
+
     async def vote(self, summary_id: str, value: int, actor: Identity) -> VoteResult:
         return VoteResult.model_validate_json(
             await self.call("PUT", f"/summaries/{summary_id}/vote", identity=actor, body={"value": value})
@@ -191,8 +195,8 @@ class SummariesHttpClient(ServiceHttpClient):
         return PersonalExport.model_validate_json(await self.call("GET", f"/users/{user_id}/export",
                                                                   identity=identity))
 
-    async def preview(self, body: str) -> PreviewRead:
-        return PreviewRead.model_validate_json(await self.call("POST", "/summaries/preview", body={"body": body}))
+    async def preview(self, body: str) -> RenderedPreview:
+        return RenderedPreview.model_validate_json(await self.call("POST", "/summaries/preview", body={"body": body}))
 
     async def counts_by_venue(self) -> dict[str, int]:
         return orjson.loads(await self.call("GET", "/summaries/counts/venues"))

@@ -28,13 +28,16 @@ CSRF_SEED_MAX_AGE = 365 * 86400
 
 # No inline script anywhere: the only script is /static/site.js. Style attributes are
 # allowed for the one the summary renderer keeps (table cell `text-align`, filtered to
-# that property by the sanitiser); images may come from https sources named in summaries.
+# that property by the sanitiser). Images may come from the http(s) sources summaries name,
+# as the renderer keeps them (figures.is_web_url): on a site served over https the browser
+# upgrades an http image to https or blocks it (mixed content), so no image travels in
+# clear text there, and over plain http (development) the figure still shows.
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
     "style-src-attr 'unsafe-inline'",
-    "img-src 'self' https:",
+    "img-src 'self' https: http:",
     "font-src 'self'",
     "connect-src 'self'",
     "form-action 'self'",

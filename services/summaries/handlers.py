@@ -10,12 +10,13 @@ from typing import TypeVar
 
 from backbone.contracts.summaries import (
     AuthorRead,
+    CitationRead,
     CommentCreate,
     CommentRead,
     CommentRecord,
     PersonalExport,
     PaperBrief,
-    PreviewRead,
+    RenderedPreview,
     RevisionRead,
     SummaryCreate,
     SummaryPage,
@@ -44,7 +45,9 @@ from backbone.ids import new_id
 from backbone.venues import venue_filter
 from services.summaries.domain import policy
 from services.summaries.domain.model import Comment, Summary, now
-from services.summaries.domain.render import RENDERER_VERSION, render, render_markdown
+from services.summaries.domain.citations import CitedPaper, cited_keys
+from services.summaries.domain.references import key_text, resolution, resolver
+from services.summaries.domain.render import RENDERER_VERSION, RenderResult, render, render_markdown, render_uncached
 from services.summaries.ports import DuplicateSummary, StaleWrite, SummariesStore
 
 T = TypeVar("T")
@@ -65,17 +68,43 @@ class SummariesService:
 
     # -- presenting -------------------------------------------------------------------
 
-    def _read(self, s: Summary, viewer: Identity | None, my_vote: int | None = None) -> SummaryRead:
+    @staticmethod
+    def _current(s: Summary) -> bool:
+        """Whether the stored HTML and outline came from this renderer."""
+        return s.renderer_version == RENDERER_VERSION and s.words is not None
+
+    @classmethod
+    def _keys(cls, summaries: list[Summary]) -> list[str]:
+        keys: list[str] = []
+        for s in summaries:
+            # An older row recorded no citations: what its body cites (rendered again below).
+            keys += s.citations if cls._current(s) else [key_text(k) for k in cited_keys(s.body)]
+        return keys
+
+    async def _known(self, summaries: list[Summary]) -> dict[str, CitedPaper]:
+        """The known papers the summaries cite: one look-up, none for summaries citing nothing."""
+        keys = self._keys(summaries)
+        return await self.store.known_papers(keys) if keys else {}
+
+    def _read(self, s: Summary, viewer: Identity | None, my_vote: int | None = None,
+              known: dict[str, CitedPaper] | None = None) -> SummaryRead:
         author = AuthorRead(id=s.author_id, username=s.author_username) if policy.shows_author(viewer, s) else None
-        # Memoised by body hash: publishing filled it. The store keeps only the HTML, so
-        # the outline (toc, words) comes from here; a cold process renders once per body.
-        rendered = render(s.body)
+        known = known or {}
+        if self._current(s) and resolution(s.citations, known) == s.cited:
+            html, toc, words, minutes, citations = s.body_html, s.toc, s.words, s.reading_minutes, s.citations
+        else:
+            # Stored by an older renderer, or a cited paper became known (or changed its
+            # title) since: render again. Memoised by body hash while the papers it names
+            # stay the same, so this happens once per process; the next revision stores it.
+            rendered = render(s.body, resolver(known))
+            html, toc, words, minutes = rendered.html, rendered.toc, rendered.words, rendered.minutes
+            citations = tuple(key_text(c.key) for c in rendered.citations)
         return SummaryRead(
             id=s.id,
             paper_id=s.paper.paper_id,
             paper=_brief(s.paper),
             body=s.body,
-            body_html=s.body_html if s.renderer_version == RENDERER_VERSION else rendered.html,
+            body_html=html,
             score=s.score,
             author=author,
             anonymous=s.anonymous,
@@ -86,10 +115,23 @@ class SummariesService:
             revision=s.revision,
             comments=s.comment_count,
             my_vote=my_vote,
-            toc=[TocEntryRead(level=e.level, id=e.id, text=e.text) for e in rendered.toc],
-            words=rendered.words,
-            reading_minutes=rendered.minutes,
+            toc=[TocEntryRead(level=e.level, id=e.id, text=e.text) for e in toc],
+            words=words or 0,
+            reading_minutes=minutes,
+            citations=[
+                CitationRead(key=k, paper_id=p.paper_id if p else None, title=p.short_title if p else None)
+                for k in citations for p in (known.get(k),)
+            ],
         )
+
+    async def _rendered(self, body: str) -> dict:
+        """The fields a summary stores from rendering its body, citations resolved against
+        the known papers (looked up first: the renderer does no I/O)."""
+        known = await self.store.known_papers([key_text(k) for k in cited_keys(body)])
+        result: RenderResult = render(body, resolver(known))
+        citations = tuple(key_text(c.key) for c in result.citations)
+        return dict(body_html=result.html, renderer_version=RENDERER_VERSION, toc=result.toc, words=result.words,
+                    reading_minutes=result.minutes, citations=citations, cited=resolution(citations, known))
 
     async def _load(self, summary_id: str, viewer: Identity | None) -> Summary:
         return policy.require_view(viewer, await self.store.get(summary_id), summary_id)
@@ -117,8 +159,7 @@ class SummariesService:
             author_id=actor.user_id,
             author_username=actor.username,
             body=data.body,
-            body_html=render(data.body).html,
-            renderer_version=RENDERER_VERSION,
+            **await self._rendered(data.body),
             visibility=data.visibility,
             anonymous=data.anonymous,
             created_at=stamp,
@@ -133,12 +174,12 @@ class SummariesService:
                 existing_id=exc.existing_id,
             ) from None
         self.on_commit()
-        return self._read(summary, actor, 0)
+        return self._read(summary, actor, 0, await self._known([summary]))
 
     async def get(self, summary_id: str, viewer: Identity | None) -> SummaryRead:
         summary = await self._load(summary_id, viewer)
         my_vote = await self.store.vote_of(summary_id, viewer.user_id) if viewer else None
-        return self._read(summary, viewer, my_vote)
+        return self._read(summary, viewer, my_vote, await self._known([summary]))
 
     async def revise(self, summary_id: str, data: SummaryUpdate, actor: Identity) -> SummaryRead:
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
@@ -156,15 +197,15 @@ class SummariesService:
             fields: dict = {k: changes[k] for k in changed}
             new_body = "body" in changed
             if new_body:
-                fields.update(body_html=render(changes["body"]).html, renderer_version=RENDERER_VERSION,
-                              revision=current.revision + 1)
+                fields.update(**await self._rendered(changes["body"]), revision=current.revision + 1)
             updated = current.next(**fields, updated_at=now())
             await self.store.save(updated, current.version, [SummaryRevised(summary=updated.state(), changed=changed)],
                                   new_revision=new_body)
             return updated
 
         summary = await self._retrying(attempt)
-        return self._read(summary, actor, await self.store.vote_of(summary_id, actor.user_id))
+        return self._read(summary, actor, await self.store.vote_of(summary_id, actor.user_id),
+                          await self._known([summary]))
 
     async def revisions(self, summary_id: str, viewer: Identity | None) -> list[RevisionRead]:
         await self._load(summary_id, viewer)
@@ -193,11 +234,13 @@ class SummariesService:
             await self.store.save(updated, current.version, [SummaryHidden(summary=updated.state())])
             return updated
 
-        return self._read(await self._retrying(attempt), actor)
+        hidden = await self._retrying(attempt)
+        return self._read(hidden, actor, None, await self._known([hidden]))
 
     async def _page(self, summaries: list[Summary], total: int, viewer: Identity | None, page: int, size: int):
         votes = await self.store.votes_of([s.id for s in summaries], viewer.user_id) if viewer else {}
-        items = [self._read(s, viewer, votes.get(s.id, 0) if viewer else None) for s in summaries]
+        known = await self._known(summaries)
+        items = [self._read(s, viewer, votes.get(s.id, 0) if viewer else None, known) for s in summaries]
         return SummaryPage(items=items, total=total, page=page, size=size)
 
     async def list_for_paper(
@@ -217,9 +260,17 @@ class SummariesService:
         )
         return await self._page(summaries, total, viewer, page, size)
 
-    async def preview(self, body: str) -> PreviewRead:
+    async def citing(self, paper_id: str, *, viewer: Identity | None, page: int, size: int) -> SummaryPage:
+        """Public summaries that cite the paper (by arXiv id, DOI, DBLP key or its id here)."""
+        summaries, total = await self.store.citing(paper_id, offset=(page - 1) * size, limit=size)
+        return await self._page(summaries, total, viewer, page, size)
+
+    async def preview(self, body: str) -> RenderedPreview:
         """The body rendered as publishing it would store it, for an editor's preview."""
-        return PreviewRead(html=render_markdown(body) if body.strip() else "")
+        if not body.strip():
+            return RenderedPreview(html="")
+        known = await self.store.known_papers([key_text(k) for k in cited_keys(body)])
+        return RenderedPreview(html=render_uncached(body, resolver(known)).html)  # drafts stay out of the cache
 
     # -- votes ------------------------------------------------------------------------
 
@@ -355,8 +406,7 @@ class SummariesService:
         emits SummaryPublished with its state so derived stores rebuild. False if present."""
         summary = Summary(
             id=record.id, paper=record.paper, author_id=record.author_id, author_username=record.author_username,
-            body=record.body, body_html=render(record.body).html, renderer_version=RENDERER_VERSION,
-            visibility=record.visibility, anonymous=record.anonymous, hidden=record.hidden, deleted=record.deleted,
+            body=record.body, **await self._rendered(record.body), visibility=record.visibility, anonymous=record.anonymous, hidden=record.hidden, deleted=record.deleted,
             score=record.score, revision=record.revision, comment_count=record.comment_count,
             created_at=record.created_at, updated_at=record.updated_at, version=record.version,
         )

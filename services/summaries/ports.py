@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from backbone.events import Event, PaperSnapshot
+from services.summaries.domain.citations import CitedPaper
 from services.summaries.domain.model import Comment, Summary
 
 
@@ -68,4 +69,11 @@ class SummariesStore(Protocol):
     async def counts_by_year(self, venue_key: str) -> dict[int | None, int]: ...
 
     async def apply_paper(self, event_id: str, paper: PaperSnapshot) -> bool:
-        """Refresh the copy of a paper in its summaries if newer; False if already applied."""
+        """Refresh the copy of a paper in its summaries, and the known paper (id, title,
+        identifier keys) citations may name, where newer; False if already applied."""
+
+    async def known_papers(self, keys: Sequence[str]) -> dict[str, CitedPaper]:
+        """The known papers that citation keys (`kind:value`) name; unknown keys are absent."""
+
+    async def citing(self, paper_id: str, *, offset: int, limit: int) -> tuple[list[Summary], int]:
+        """Public summaries citing the paper by any key it is known by, newest first."""

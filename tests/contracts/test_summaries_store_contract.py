@@ -23,6 +23,7 @@ from backbone.events import (
 )
 from backbone.ids import new_id
 from services.summaries.domain.model import Comment, Summary
+from services.summaries.domain.outline import TocEntry
 from services.summaries.ports import DuplicateSummary, StaleWrite
 from tests.engines import unique_prefix
 
@@ -551,3 +552,95 @@ async def test_a_write_based_on_an_earlier_read_keeps_the_newer_paper(backend, s
     await store.apply_paper("ev-2", corrected)  # ... the paper is corrected meanwhile ...
     await store.save_vote(read.next(score=1), read.version, "user-v", 1, [])  # ... and the vote commits
     assert (await store.get(summary.id)).paper == corrected
+
+
+# -- rendering results, citations and the known papers -----------------------------------------
+
+RESNET_ARXIV, RESNET_DOI = "1512.03385", "10.1109/cvpr.2016.90"
+
+
+def make_cited_paper(paper_id: str | None = None, *, version: int = 1, title: str = "Deep Residual Learning",
+                     **identifiers: str) -> PaperSnapshot:
+    return make_paper(paper_id, version=version, title=title).model_copy(update={"identifiers": identifiers})
+
+
+def citing_summary(paper: PaperSnapshot | None = None, *, author: str = "ada", minutes: int = 0,
+                   citations: tuple[str, ...] = (f"arxiv:{RESNET_ARXIV}",), **fields) -> Summary:
+    outline = dict(toc=(TocEntry(2, "sec-method", "Method"), TocEntry(3, "sec-results", "Results $x^2$")),
+                   words=1700, reading_minutes=8, renderer_version="2")
+    return make_summary(paper, author=author, minutes=minutes, citations=citations, **{**outline, **fields})
+
+
+async def test_the_outline_and_citations_are_stored_with_the_html(backend, store):
+    summary = citing_summary(citations=(f"arxiv:{RESNET_ARXIV}", "paper:p1"),
+                             cited=(("paper:p1", "p1", "A paper"),))
+    await publish(store, summary)
+    assert await store.get(summary.id) == summary
+    again = await backend.open()  # another process, or this one after a restart
+    got = await again.get(summary.id)
+    assert (got.toc, got.words, got.reading_minutes, got.citations, got.cited) == (
+        summary.toc, 1700, 8, summary.citations, summary.cited)
+    assert [s.citations for s in await again.after(None, 10)] == [summary.citations]
+    # Summaries stored before outlines were have none: the service renders those on read.
+    plain = await publish(store, make_summary(author="bob"))
+    assert (await store.get(plain.id)).words is None
+
+
+async def test_known_papers_answer_for_each_identifier_and_follow_newer_versions_only(store):
+    paper = make_cited_paper(version=1, arxiv=RESNET_ARXIV, doi=RESNET_DOI)
+    assert await store.known_papers([f"arxiv:{RESNET_ARXIV}"]) == {}
+    assert await store.apply_paper("ev-1", paper) is True
+    keys = [f"arxiv:{RESNET_ARXIV}", f"doi:{RESNET_DOI}", f"paper:{paper.paper_id}", "dblp:conf/x/Y20",
+            "arxiv:1706.03762"]
+    found = await store.known_papers(keys)
+    assert set(found) == set(keys[:3])
+    assert {(p.paper_id, p.short_title) for p in found.values()} == {(paper.paper_id, "Deep Residual Learning")}
+
+    # A correction: new title, the DOI removed, a DBLP key added.
+    corrected = make_cited_paper(paper.paper_id, version=2, title="Deep Residual Learning for Image Recognition",
+                                 arxiv=RESNET_ARXIV, dblp="conf/x/Y20")
+    assert await store.apply_paper("ev-2", corrected) is True
+    assert await store.apply_paper("ev-2", corrected) is False  # redelivered
+    await store.apply_paper("ev-1-late", paper)  # an older version arriving late changes nothing
+    found = await store.known_papers(keys)
+    assert set(found) == {f"arxiv:{RESNET_ARXIV}", f"paper:{paper.paper_id}", "dblp:conf/x/Y20"}
+    assert found["dblp:conf/x/Y20"].short_title == "Deep Residual Learning for Image Recognition"
+    assert await store.known_papers([]) == {}
+
+
+async def _citing(store, paper_id: str, **page) -> tuple[list[str], int]:
+    summaries, total = await store.citing(paper_id, offset=page.get("offset", 0), limit=page.get("limit", 10))
+    return [s.id for s in summaries], total
+
+
+async def test_citing_lists_public_summaries_citing_a_paper_by_any_of_its_keys(store):
+    cited = make_cited_paper(arxiv=RESNET_ARXIV, doi=RESNET_DOI)
+    by_arxiv = await publish(store, citing_summary(author="a", minutes=1))
+    by_doi = await publish(store, citing_summary(author="b", minutes=2, citations=(f"doi:{RESNET_DOI}",)))
+    by_id = await publish(store, citing_summary(author="c", minutes=3, citations=(f"paper:{cited.paper_id}",)))
+    await publish(store, citing_summary(author="d", minutes=4, visibility="private"))
+    await delete(store, await publish(store, citing_summary(author="e", minutes=5)))
+    await publish(store, citing_summary(author="f", minutes=6, citations=("arxiv:1706.03762",)))
+
+    # Before its event only the paper's own id is known to name it; afterwards every identifier.
+    assert await _citing(store, cited.paper_id) == ([by_id.id], 1)
+    await store.apply_paper("ev-cited", cited)
+    assert await _citing(store, cited.paper_id) == ([by_id.id, by_doi.id, by_arxiv.id], 3)
+    assert await _citing(store, cited.paper_id, offset=1, limit=1) == ([by_doi.id], 3)
+    assert await _citing(store, new_id()) == ([], 0)
+
+    # A revision that drops the citation takes the summary off the list.
+    revised = by_doi.next(body="No citations now.", citations=(), revision=2)
+    await store.save(revised, by_doi.version, [SummaryRevised(summary=revised.state(), changed=["body"])],
+                     new_revision=True)
+    assert await _citing(store, cited.paper_id) == ([by_id.id, by_arxiv.id], 2)
+    queued = [e for e in await pending(store) if e.aggregate_id == by_arxiv.id]
+    assert queued[0].payload["summary"]["citations"] == [f"arxiv:{RESNET_ARXIV}"]  # the events name them too
+
+
+async def test_a_restored_summary_is_listed_by_its_citations(store):
+    cited = make_cited_paper(arxiv=RESNET_ARXIV)
+    await store.apply_paper("ev-cited", cited)
+    summary = citing_summary(version=3)
+    assert await store.restore(summary, [(1, summary.body, T0.isoformat())], []) is True
+    assert await _citing(store, cited.paper_id) == ([summary.id], 1)

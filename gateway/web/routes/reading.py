@@ -21,6 +21,7 @@ from gateway.web.visitor import Visitor, visitor
 
 HOME_SIZE = 10
 PAPER_SIZE = 20
+CITING_SIZE = 20  # summaries citing a paper, newest first, on its page
 VENUE_SIZE = 20
 SEARCH_SIZE = 10
 VENUES_TTL = 30.0
@@ -106,9 +107,10 @@ def router() -> APIRouter:
         q = request.query_params
         sort = choice_param(q, "sort", "score", ("score", "newest"))
         page_n = int_param(q, "page", 1, 1, 100_000)
-        paper, result = await asyncio.gather(
+        paper, result, citing = await asyncio.gather(
             gw.papers.get(paper_id),
             gw.summaries.list_for_paper(paper_id, sort=sort, viewer=who.identity, page=page_n, size=PAPER_SIZE),
+            gw.summaries.citing(paper_id, viewer=who.identity, page=1, size=CITING_SIZE),
         )
         comments = await comments_of(request, result.items, who.identity)
         cards = [card(s, who, c) for s, c in zip(result.items, comments)]
@@ -117,7 +119,7 @@ def router() -> APIRouter:
         url = f"{request.app.state.web.public_url}/papers/{paper.id}"
         text = description(paper, public[0] if public else None)
         return page(request, who, "paper.html", paper=paper, cards=cards, sort=sort, mine=mine,
-                    links=identifier_links(paper), pager=Pager(page_n, PAPER_SIZE, result.total),
+                    links=identifier_links(paper), pager=Pager(page_n, PAPER_SIZE, result.total), citing=citing,
                     noindex=not public, canonical=url, meta=open_graph(paper, url, text), description=text,
                     jsonld=scholarly_article(paper, url, public))
 

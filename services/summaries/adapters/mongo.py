@@ -40,7 +40,10 @@ from pymongo.errors import DuplicateKeyError
 from backbone.events import Event, PaperSnapshot
 from backbone.ids import new_id
 from backbone.mongo import MongoStore, outbox_update, with_outbox
+from services.summaries.domain.citations import CitedPaper
 from services.summaries.domain.model import Comment, Summary
+from services.summaries.domain.outline import TocEntry
+from services.summaries.domain.references import KnownPaper
 from services.summaries.ports import DuplicateSummary, StaleWrite
 
 PRODUCER = "summaries"
@@ -50,11 +53,13 @@ SUMMARIES = "summaries"
 REVISIONS = "revisions"
 COMMENTS = "comments"
 PROCESSED = "processed_events"
+KNOWN_PAPERS = "known_papers"  # {_id: paper id, title, version, keys: [...]}: the papers citations may name
 
 # What a `Summary` is read from (the bookkeeping lists and the outbox stay on the server).
 _SUMMARY_FIELDS = (
     "paper", "author_id", "author_username", "body", "body_html", "renderer_version", "visibility", "anonymous",
     "hidden", "deleted", "score", "revision", "comment_count", "created_at", "updated_at", "version",
+    "toc", "words", "reading_minutes", "citations", "cited",
 )
 _SUMMARY_PROJECTION = {name: 1 for name in _SUMMARY_FIELDS}
 _COMMENT_FIELDS = ("summary_id", "author_id", "author_username", "body", "body_html", "created_at")
@@ -83,6 +88,12 @@ def _state_fields(s: Summary) -> dict[str, Any]:
         "comment_count": s.comment_count,
         "updated_at": s.updated_at.isoformat(),
         "version": s.version,
+        # What rendering the body found; `citations` is indexed for "summaries citing a paper".
+        "toc": [{"level": e.level, "id": e.id, "text": e.text} for e in s.toc],
+        "words": s.words,
+        "reading_minutes": s.reading_minutes,
+        "citations": list(s.citations),
+        "cited": [{"key": k, "paper_id": p, "title": t} for k, p, t in s.cited],
     }
 
 
@@ -132,6 +143,12 @@ def _summary(doc: dict[str, Any]) -> Summary:
         created_at=datetime.fromisoformat(doc["created_at"]),
         updated_at=datetime.fromisoformat(doc["updated_at"]),
         version=doc["version"],
+        # Absent from documents written before outlines and citations were stored.
+        toc=tuple(TocEntry(e["level"], e["id"], e["text"]) for e in doc.get("toc") or ()),
+        words=doc.get("words"),
+        reading_minutes=doc.get("reading_minutes") or 0,
+        citations=tuple(doc.get("citations") or ()),
+        cited=tuple((c["key"], c["paper_id"], c["title"]) for c in doc.get("cited") or ()),
     )
 
 
@@ -190,6 +207,8 @@ class MongoSummariesStore(MongoStore):
         await summaries.create_index([("public", ASCENDING), ("venue_key", ASCENDING), ("year", ASCENDING)],
                                      name="public_by_venue")
         await summaries.create_index("voters", name="voters")
+        await summaries.create_index([("citations", ASCENDING), ("created_at", DESCENDING)], name="citations")
+        await self.db[KNOWN_PAPERS].create_index("keys", name="keys")
         await self.db[REVISIONS].create_index("summary_id", name="by_summary")
         await self.db[COMMENTS].create_index([("summary_id", ASCENDING), ("created_at", ASCENDING)],
                                              name="by_summary")
@@ -427,6 +446,7 @@ class MongoSummariesStore(MongoStore):
                 {"paper_id": paper.paper_id, "paper_version": {"$lt": paper.version}},
                 {"$set": _paper_fields(paper)},
             )
+        await self._know(KnownPaper.of(paper))
         try:
             await self.db[PROCESSED].insert_one(
                 {"_id": event_id, "consumer": PAPERS_CONSUMER, "applied_at": time.time()}
@@ -434,6 +454,47 @@ class MongoSummariesStore(MongoStore):
         except DuplicateKeyError:
             return False
         return True
+
+    async def _know(self, paper: KnownPaper) -> None:
+        """One document per paper, replaced by newer versions only: an upsert filtered on
+        an older version either updates it or, when the stored one is as new or newer,
+        collides on the id and changes nothing."""
+        document = {"title": paper.title, "version": paper.version, "keys": list(paper.keys)}
+        try:
+            async with self.write_lock:
+                await self.db[KNOWN_PAPERS].update_one(
+                    {"_id": paper.paper_id, "version": {"$lt": paper.version}}, {"$set": document}, upsert=True
+                )
+        except DuplicateKeyError:
+            pass
+
+    async def known_papers(self, keys: Sequence[str]) -> dict[str, CitedPaper]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        found: dict[str, CitedPaper] = {}
+        # Two papers claim one key only while events of both are on their way (the papers
+        # service gives each identifier to one paper): the lower id answers meanwhile.
+        cursor = self.db[KNOWN_PAPERS].find({"keys": {"$in": keys}}).sort("_id", ASCENDING)
+        async for doc in cursor:
+            for key in doc["keys"]:
+                if key in keys:
+                    found.setdefault(key, CitedPaper(paper_id=doc["_id"], short_title=doc["title"]))
+        return found
+
+    async def citing(self, paper_id: str, *, offset: int, limit: int) -> tuple[list[Summary], int]:
+        """Public summaries citing the paper by any of its keys (those the replica knows,
+        and `paper:<id>`), newest first."""
+        known = await self.db[KNOWN_PAPERS].find_one({"_id": paper_id}, {"keys": 1})
+        keys = list(dict.fromkeys([*(known or {}).get("keys", ()), f"paper:{paper_id}"]))
+        query = {"citations": {"$in": keys}, "public": True}
+        collection = self.db[SUMMARIES]
+        total = await collection.count_documents(query)
+        if limit <= 0 or offset >= total:
+            return [], total
+        cursor = (collection.find(query, _SUMMARY_PROJECTION).sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+                  .skip(offset).limit(limit))
+        return [_summary(d) async for d in cursor], total
 
     # -- export and restore -----------------------------------------------------------
 

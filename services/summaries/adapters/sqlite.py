@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -11,7 +12,10 @@ from functools import lru_cache
 from backbone.events import Event, PaperSnapshot
 from backbone.outbox import SqliteOutbox
 from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
+from services.summaries.domain.citations import CitedPaper
 from services.summaries.domain.model import Comment, Summary
+from services.summaries.domain.outline import TocEntry
+from services.summaries.domain.references import KnownPaper
 from services.summaries.ports import DuplicateSummary, StaleWrite
 
 PRODUCER = "summaries"
@@ -72,15 +76,44 @@ MIGRATIONS = [
     );
     CREATE INDEX comments_summary ON comments(summary_id, created_at);
     """
-    + OUTBOX_TABLE
+    + OUTBOX_TABLE,
+    # What rendering found, kept with the HTML (words NULL: a row from before, rendered on
+    # read), the citations by key for "summaries that cite this paper", and the replica
+    # of the papers citations may name.
+    """
+    ALTER TABLE summaries ADD COLUMN toc TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE summaries ADD COLUMN words INTEGER;
+    ALTER TABLE summaries ADD COLUMN reading_minutes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE summaries ADD COLUMN citations TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE summaries ADD COLUMN cited TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE summary_citations (
+        key TEXT NOT NULL,
+        summary_id TEXT NOT NULL,
+        PRIMARY KEY (key, summary_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX summary_citations_summary ON summary_citations(summary_id);
+    CREATE TABLE known_papers (
+        paper_id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE TABLE known_paper_keys (
+        key TEXT NOT NULL,
+        paper_id TEXT NOT NULL,
+        PRIMARY KEY (key, paper_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX known_paper_keys_paper ON known_paper_keys(paper_id);
+    """,
 ]
 
 _COLUMNS = (
     "paper_id, paper, paper_version, venue_key, year, author_id, author_username, body, body_html, renderer_version,"
-    " visibility, anonymous, hidden, deleted, score, revision, comment_count, created_at, updated_at, version, id"
+    " visibility, anonymous, hidden, deleted, score, revision, comment_count, created_at, updated_at,"
+    " toc, words, reading_minutes, citations, cited, version, id"
 )
-
-_OWN_COLUMNS = _COLUMNS.split(",", 5)[5]
+_N_COLUMNS = _COLUMNS.count(",") + 1
+_OWN_COLUMNS = _COLUMNS.split(",", 5)[5]  # all but the paper copy (the first five)
+_INSERT = f"INSERT INTO summaries({_COLUMNS}) VALUES ({','.join('?' * _N_COLUMNS)})"
 
 
 def _values(s: Summary) -> tuple:
@@ -104,6 +137,11 @@ def _values(s: Summary) -> tuple:
         s.comment_count,
         s.created_at.isoformat(),
         s.updated_at.isoformat(),
+        json.dumps([[e.level, e.id, e.text] for e in s.toc]),
+        s.words,
+        s.reading_minutes,
+        json.dumps(list(s.citations)),
+        json.dumps([list(c) for c in s.cited]),
         s.version,
         s.id,
     )
@@ -134,6 +172,11 @@ def _summary(row: sqlite3.Row) -> Summary:
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         version=row["version"],
+        toc=tuple(TocEntry(level, anchor, text) for level, anchor, text in json.loads(row["toc"])),
+        words=row["words"],
+        reading_minutes=row["reading_minutes"],
+        citations=tuple(json.loads(row["citations"])),
+        cited=tuple((k, p, t) for k, p, t in json.loads(row["cited"])),
     )
 
 
@@ -166,20 +209,24 @@ class SqliteSummariesStore(SqliteStore):
         # The paper copy (the first five columns) is left alone: only `apply_paper` writes it,
         # so a write based on an earlier read never puts back an older paper.
         cur = self.conn.execute(
-            f"UPDATE summaries SET ({_OWN_COLUMNS}) = ({','.join('?' * 16)}) WHERE id=? AND version=?",
+            f"UPDATE summaries SET ({_OWN_COLUMNS}) = ({','.join('?' * (_N_COLUMNS - 5))}) WHERE id=? AND version=?",
             (*_values(summary)[5:], summary.id, expected_version),
         )
         if cur.rowcount != 1:
             raise StaleWrite(summary.id)
+
+    def _index_citations(self, summary: Summary) -> None:
+        self.conn.execute("DELETE FROM summary_citations WHERE summary_id=?", (summary.id,))
+        self.conn.executemany("INSERT OR IGNORE INTO summary_citations(key, summary_id) VALUES (?,?)",
+                              [(key, summary.id) for key in summary.citations])
 
     # -- writes -----------------------------------------------------------------------
 
     async def add(self, summary: Summary, events: Sequence[Event]) -> None:
         try:
             with transaction(self.conn):
-                self.conn.execute(
-                    f"INSERT INTO summaries({_COLUMNS}) VALUES ({','.join('?' * 21)})", _values(summary)
-                )
+                self.conn.execute(_INSERT, _values(summary))
+                self._index_citations(summary)
                 self.conn.execute(
                     "INSERT INTO revisions(summary_id, revision, body, created_at) VALUES (?,?,?,?)",
                     (summary.id, summary.revision, summary.body, summary.updated_at.isoformat()),
@@ -199,11 +246,12 @@ class SqliteSummariesStore(SqliteStore):
     ) -> None:
         with transaction(self.conn):
             self._update(summary, expected_version)
-            if new_revision:
+            if new_revision:  # a new body, hence perhaps new citations
                 self.conn.execute(
                     "INSERT INTO revisions(summary_id, revision, body, created_at) VALUES (?,?,?,?)",
                     (summary.id, summary.revision, summary.body, summary.updated_at.isoformat()),
                 )
+                self._index_citations(summary)
             self._queue(summary, events)
 
     async def save_vote(
@@ -348,7 +396,50 @@ class SqliteSummariesStore(SqliteStore):
                 "UPDATE summaries SET paper=?, paper_version=?, venue_key=?, year=? WHERE paper_id=? AND paper_version<?",
                 (paper.model_dump_json(), paper.version, paper.venue_key, paper.year, paper.paper_id, paper.version),
             )
+            self._know(KnownPaper.of(paper))
         return True
+
+    def _know(self, paper: KnownPaper) -> None:
+        """Newer versions only, so redeliveries and late old events change nothing."""
+        newer = self.conn.execute(
+            "INSERT INTO known_papers(paper_id, title, version) VALUES (?,?,?) ON CONFLICT(paper_id) DO UPDATE"
+            " SET title=excluded.title, version=excluded.version WHERE excluded.version > known_papers.version",
+            (paper.paper_id, paper.title, paper.version),
+        ).rowcount
+        if newer:
+            self.conn.execute("DELETE FROM known_paper_keys WHERE paper_id=?", (paper.paper_id,))
+            self.conn.executemany("INSERT OR IGNORE INTO known_paper_keys(key, paper_id) VALUES (?,?)",
+                                  [(key, paper.paper_id) for key in paper.keys])
+
+    async def known_papers(self, keys: Sequence[str]) -> dict[str, CitedPaper]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        found: dict[str, CitedPaper] = {}
+        # Two papers claim one key only while events of both are on their way (the papers
+        # service gives each identifier to one paper): the lower id answers meanwhile.
+        rows = self.conn.execute(
+            "SELECT k.key, p.paper_id, p.title FROM known_paper_keys k"
+            " JOIN known_papers p ON p.paper_id = k.paper_id"
+            f" WHERE k.key IN ({','.join('?' * len(keys))}) ORDER BY k.key, p.paper_id", keys
+        ).fetchall()
+        for key, paper_id, title in rows:
+            found.setdefault(key, CitedPaper(paper_id=paper_id, short_title=title))
+        return found
+
+    async def citing(self, paper_id: str, *, offset: int, limit: int) -> tuple[list[Summary], int]:
+        """Public summaries citing the paper by any of its keys (those the replica knows,
+        and `paper:<id>`), newest first."""
+        keys = [r[0] for r in self.conn.execute("SELECT key FROM known_paper_keys WHERE paper_id=?", (paper_id,))]
+        keys = list(dict.fromkeys([*keys, f"paper:{paper_id}"]))
+        clause = (f"id IN (SELECT summary_id FROM summary_citations WHERE key IN ({','.join('?' * len(keys))}))"
+                  f" AND {_PUBLIC}")
+        total = self.conn.execute(f"SELECT COUNT(*) FROM summaries WHERE {clause}", keys).fetchone()[0]
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM summaries WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (*keys, limit, offset),
+        ).fetchall()
+        return [_summary(r) for r in rows], total
 
     # -- export and restore -----------------------------------------------------------
 
@@ -391,7 +482,8 @@ class SqliteSummariesStore(SqliteStore):
         with transaction(self.conn):
             if self.conn.execute("SELECT 1 FROM summaries WHERE id=?", (summary.id,)).fetchone():
                 return False
-            self.conn.execute(f"INSERT INTO summaries({_COLUMNS}) VALUES ({','.join('?' * 21)})", _values(summary))
+            self.conn.execute(_INSERT, _values(summary))
+            self._index_citations(summary)
             self.conn.executemany(
                 "INSERT OR IGNORE INTO revisions(summary_id, revision, body, created_at) VALUES (?,?,?,?)",
                 [(summary.id, rev, body, at) for rev, body, at in revisions],

@@ -127,4 +127,8 @@ def router() -> APIRouter:
 
     r.add_api_route("/papers/{paper_id}/summaries", for_paper, methods=["GET"])
 
+    @r.get("/papers/{paper_id}/citing-summaries")
+    async def citing(request: Request, paper_id: str, viewer: Viewer, page: PageQ = 1, size: SizeQ = 20):
+        return json_response(await svc(request).citing(paper_id, viewer=viewer, page=page, size=size))
+
     return r

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from backbone.events import PaperSnapshot, SummaryState
+from services.summaries.domain.outline import TocEntry
+from services.summaries.domain.references import Resolution
 
 
 def now() -> datetime:
@@ -36,6 +38,14 @@ class Summary:
     created_at: datetime = None  # type: ignore[assignment]
     updated_at: datetime = None  # type: ignore[assignment]
     version: int = 1
+    # What rendering the body found, stored with its HTML so a read never renders again:
+    # the outline (words None: stored before outlines were, render on read), the cited
+    # keys (`kind:value`, in order) and which of them named a known paper at the time.
+    toc: tuple[TocEntry, ...] = ()
+    words: int | None = None
+    reading_minutes: int = 0
+    citations: tuple[str, ...] = ()
+    cited: Resolution = ()
 
     @property
     def is_public(self) -> bool:
@@ -57,6 +67,7 @@ class Summary:
             revision=self.revision,
             created_at=self.created_at,
             updated_at=self.updated_at,
+            citations=list(self.citations),
         )
 
     def next(self, **changes) -> "Summary":
