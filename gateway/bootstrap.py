@@ -17,6 +17,7 @@ from backbone.eventlog.port import EventLog
 from backbone.outbox import OutboxRelay
 from backbone.runtime import Runtime, make_event_log, start_or_keep_trying
 from gateway.api.deps import GatewayState
+from gateway.api.openapi import install_openapi
 from gateway.api.routes import HOT_READS, router
 from gateway.api.social_routes import router as social_router
 from gateway.clients.http import PapersHttpClient, SearchHttpClient, SocialHttpClient, SummariesHttpClient
@@ -126,6 +127,7 @@ def create_gateway_app(
     app.include_router(router())
     app.include_router(social_router())
     install_web(app)  # the website: pages, feeds, sitemap, static files
+    install_openapi(app)
     return app
 
 
