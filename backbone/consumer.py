@@ -10,6 +10,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 
+from backbone import faults
 from backbone.eventlog.port import EventLog, Record
 from backbone.events import Envelope
 from backbone.logs import correlation_id, get_logger
@@ -42,6 +43,9 @@ class ConsumerRunner:
         self._stopping = False
         self._logger = get_logger("consumer").bind(group=group)
         self.handled = 0
+        # Off unless SHORTSCIENCE_FAULT_* is set (backbone/faults.py, for tests/faults).
+        self._errors = faults.handler_errors(group)
+        self._journal = faults.journal()
 
     async def handle_record(self, record: Record) -> None:
         """Handle one record with retries; after the last failed attempt, dead-letter it."""
@@ -49,9 +53,16 @@ class ConsumerRunner:
         try:
             for attempt in range(1, self.max_attempts + 1):
                 try:
+                    if self._errors is not None:
+                        self._errors.maybe_fail()
                     await self.handler(record.envelope)
                     EVENTS_CONSUMED.labels(self.group, record.envelope.type, "ok").inc()
                     self.handled += 1
+                    if self._journal is not None:
+                        env = record.envelope
+                        self._journal.write("handled", group=self.group, event_id=env.event_id,
+                                            aggregate_id=env.aggregate_id, version=env.aggregate_version,
+                                            attempt=attempt)
                     return
                 except asyncio.CancelledError:
                     raise

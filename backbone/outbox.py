@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Protocol
 
+from backbone import faults
 from backbone.eventlog.port import EventLog
 from backbone.events import Envelope
 from backbone.logs import get_logger
@@ -69,6 +70,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._logger = get_logger("outbox")
+        # Off unless SHORTSCIENCE_FAULT_* is set (backbone/faults.py, for tests/faults).
+        self._crash = faults.relay_crash(service)
+        self._journal = faults.journal()
 
     def wake(self) -> None:
         """Called after a commit so events leave at once instead of at the next tick."""
@@ -81,7 +85,14 @@ class OutboxRelay:
             pending = await self.outbox.pending(self.batch)
             if not pending:
                 return moved
+            if self._crash is not None:
+                self._crash.at("before_publish")
             await self.log.publish([env for _, env in pending])
+            if self._journal is not None:
+                for _, env in pending:
+                    self._journal.write("published", service=self.service, event_id=env.event_id)
+            if self._crash is not None:
+                self._crash.at("after_publish")
             await self.outbox.remove([marker for marker, _ in pending])
             moved += len(pending)
             EVENTS_PUBLISHED.labels(self.service).inc(len(pending))
