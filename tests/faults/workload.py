@@ -187,7 +187,7 @@ class Stream:
         voter = self.rng.choice([u for u in self.users if u != s.author])
         value = self.rng.choice((1, 1, -1, 0))
         async with s.lock:
-            if s.deleted:
+            if s.deleted or not s.public:  # a revision may have made it private since it was picked
                 return
             r = await self._write("vote", "PUT", f"/api/v1/summaries/{s.id}/vote", user=voter,
                                   json={"value": value}, done={200})
