@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_INTERNAL_SECRET = "dev-internal-secret-change-me"
+MIN_PRODUCTION_SECRET_CHARS = 32
 
 
 class CommonSettings(BaseSettings):
@@ -64,8 +65,15 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> "CommonSettings":
-        if self.environment == "production" and self.internal_secret == DEV_INTERNAL_SECRET:
-            raise ValueError("SHORTSCIENCE_INTERNAL_SECRET must be set in production")
+        # An empty secret would let through any request carrying an empty header.
+        if not self.internal_secret:
+            raise ValueError("SHORTSCIENCE_INTERNAL_SECRET must not be empty")
+        if self.environment == "production":
+            if self.internal_secret == DEV_INTERNAL_SECRET:
+                raise ValueError("SHORTSCIENCE_INTERNAL_SECRET must be set in production")
+            if len(self.internal_secret) < MIN_PRODUCTION_SECRET_CHARS:
+                raise ValueError(f"SHORTSCIENCE_INTERNAL_SECRET must have at least {MIN_PRODUCTION_SECRET_CHARS} "
+                                 "characters in production (e.g. `openssl rand -hex 32`)")
         return self
 
     @property

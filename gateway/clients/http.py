@@ -212,7 +212,9 @@ class SearchHttpClient(ServiceHttpClient):
 
     async def search(self, request: SearchRequest) -> SearchResult:
         params = request.model_dump(exclude_defaults=True, exclude={"venue"})
-        flat = [*params.items(), *(("venue", v) for v in request.venue)]
+        # aiohttp takes str, int and float query values only: a bool (facets=false) is spelled out.
+        flat = [*((k, str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()),
+                *(("venue", v) for v in request.venue)]
         return SearchResult.model_validate_json(await self.call("GET", "/search", params=flat))
 
     async def suggest(self, q: str, limit: int = 10) -> SuggestResult:

@@ -133,3 +133,11 @@ class MongoIdentityStore(MongoStore):
                 {"_id": token_id, "user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": time.time()}}
             )
         return result.modified_count == 1
+
+    async def revoke_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        async with self.write_lock:
+            result = await self.db[TOKENS].update_many(
+                {"user_id": user_id, "kind": "session", "revoked_at": None, "_id": {"$ne": keep}},
+                {"$set": {"revoked_at": time.time()}},
+            )
+        return result.modified_count

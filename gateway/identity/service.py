@@ -88,6 +88,15 @@ class IdentityService:
             await self.store.set_password_hash(user.id, await asyncio.to_thread(self.hasher.hash, password))
         return user
 
+    async def change_password(self, user: User, new_password: str, *, keep_session: str | None = None) -> int:
+        """Set a new password and sign the user out everywhere else: every other login
+        session is revoked (a stolen session must not outlive the password that opened it).
+        Personal API tokens stay; the user revokes them on the settings page. Returns the
+        number of sessions revoked."""
+        password_hash = await asyncio.to_thread(self.hasher.hash, new_password)
+        await self.store.set_password_hash(user.id, password_hash)
+        return await self.store.revoke_sessions(user.id, keep=keep_session)
+
     async def login(self, data: LoginIn) -> str:
         user = await self.verify_password(data.username, data.password)
         secret, _ = await self._issue(user.id, "session", "login", expires_in=self.session_seconds)

@@ -168,3 +168,13 @@ class IdentityStore(SqliteStore):
                 (time.time(), token_id, user_id),
             )
         return cur.rowcount == 1
+
+    async def revoke_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        """Revoke every live login session of the user but `keep`; personal tokens stay."""
+        with transaction(self.conn):
+            cur = self.conn.execute(
+                "UPDATE tokens SET revoked_at=? WHERE user_id=? AND kind='session' AND revoked_at IS NULL"
+                " AND id IS NOT ?",
+                (time.time(), user_id, keep),
+            )
+        return cur.rowcount

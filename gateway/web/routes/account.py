@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from pydantic import TypeAdapter, ValidationError
 
@@ -143,9 +141,7 @@ def router() -> APIRouter:
                 problem = "A password has 8 to 256 characters."
         if problem:
             return await settings_page(request, who, status=422, errors={"new_password": problem})
-        identity = gw.identity
-        hashed = await asyncio.to_thread(identity.hasher.hash, new)
-        await identity.store.set_password_hash(session.user.id, hashed)
+        await gw.identity.change_password(session.user, new, keep_session=session.token.id)
         return redirect(with_notice("/settings", "password"))
 
     @r.post("/settings/tokens")
