@@ -54,7 +54,7 @@ class ConsumerRunner:
             for attempt in range(1, self.max_attempts + 1):
                 try:
                     if self._errors is not None:
-                        self._errors.maybe_fail()
+                        self._errors.maybe_fail(record.envelope)
                     await self.handler(record.envelope)
                     EVENTS_CONSUMED.labels(self.group, record.envelope.type, "ok").inc()
                     self.handled += 1

@@ -6,9 +6,11 @@ runner ask once, when they are built.
   SIGKILLs its own process at its n-th non-empty batch, at `before_publish` (the write and
   its events are committed, nothing is published: the crash window the outbox exists for)
   or `after_publish` (published, not yet removed from the outbox: it is published again).
-- `SHORTSCIENCE_FAULT_HANDLER_ERRORS=<group>:<n>`: the next n handler attempts of consumer
-  group `<group>` in this process raise `InjectedFault` (a transient error: retried, then
-  dead-lettered after the last attempt).
+- `SHORTSCIENCE_FAULT_HANDLER_ERRORS=<group>:<n>`: every handler attempt of consumer group
+  `<group>` in this process on the first n summary events it meets raises `InjectedFault`
+  (a transient error: retried, then dead-lettered after the last attempt). Counted by event,
+  not by attempt, so a redelivery or a retried batch cannot shift the failures onto a later
+  event.
 - `SHORTSCIENCE_FAULT_JOURNAL=<path>`: the relay appends a line per event it published, the
   consumer runner one per event a handler took (group, event id, aggregate, version, pid),
   so a test can count redeliveries across killed processes.
@@ -20,7 +22,7 @@ import json
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 RELAY_CRASH = "SHORTSCIENCE_FAULT_RELAY_CRASH"
 HANDLER_ERRORS = "SHORTSCIENCE_FAULT_HANDLER_ERRORS"
@@ -58,12 +60,15 @@ def relay_crash(service: str) -> RelayCrash | None:
 
 @dataclass
 class HandlerErrors:
-    left: int
+    events: int
+    failing: set[str] = field(default_factory=set)
 
-    def maybe_fail(self) -> None:
-        if self.left > 0:
-            self.left -= 1
-            raise InjectedFault(f"injected by {HANDLER_ERRORS}")
+    def maybe_fail(self, envelope) -> None:
+        if envelope.event_id not in self.failing:
+            if len(self.failing) >= self.events or not envelope.type.startswith("Summary"):
+                return
+            self.failing.add(envelope.event_id)
+        raise InjectedFault(f"injected by {HANDLER_ERRORS}")
 
 
 def handler_errors(group: str) -> HandlerErrors | None:

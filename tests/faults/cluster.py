@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from backbone.faults import RELAY_CRASH
 from bench.processes import ROOT, _die_with_parent, clean_env, free_port
 
 SHORTSCIENCE = str(Path(sys.executable).parent / "shortscience")
@@ -56,6 +57,7 @@ class Service:
     log_path: Path
     proc: subprocess.Popen | None = None
     kills: int = 0
+    crash_armed: bool = False
 
     @property
     def url(self) -> str:
@@ -64,6 +66,9 @@ class Service:
     def start(self, **extra_env: str) -> None:
         assert self.proc is None or self.proc.poll() is not None, f"{self.name} is running"
         env = {**self.env, **extra_env}
+        # Armed with a relay-crash hook, the process may kill itself before it is ever ready
+        # (its first batches can be a backlog): that is the injected fault, not a failed start.
+        self.crash_armed = RELAY_CRASH in extra_env
         with open(self.log_path, "ab") as log:
             log.write(f"\n=== start {self.name} {sorted(extra_env.items())} ===\n".encode())
             log.flush()
@@ -77,6 +82,8 @@ class Service:
         async with httpx.AsyncClient(timeout=2) as client:
             while time.monotonic() < deadline:
                 if self.proc is not None and self.proc.poll() is not None:
+                    if self.crash_armed and self.proc.returncode == -9:
+                        return  # its relay's SIGKILL came early; the scenario sees it in wait_exit
                     raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
                 try:
                     if (await client.get(self.url + "/readyz")).status_code == 200:

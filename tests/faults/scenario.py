@@ -155,7 +155,7 @@ async def dead_letter_phase(cluster: Cluster, log, stream: Stream, plan: Plan) -
     # Nothing left to redeliver, so the injected errors hit exactly the new events.
     await eventually(lambda: _zero(log.lag("search")), timeout=60, interval=0.5)
     cluster["search"].kill()
-    await cluster.restart("search", **{HANDLER_ERRORS: f"search:{plan.dead_letters * MAX_ATTEMPTS}"})
+    await cluster.restart("search", **{HANDLER_ERRORS: f"search:{plan.dead_letters}"})
     failing = [await stream.new_summary(public=True) for _ in range(plan.dead_letters)]
     assert all(failing), "could not write the summaries for the dead-letter phase"
 
