@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
+import orjson
+
 from backbone.events import Event, PaperSnapshot
 from backbone.outbox import SqliteOutbox
 from backbone.sqlite import OUTBOX_TABLE, SqliteStore, transaction
@@ -153,6 +155,11 @@ def _paper(stored: str) -> PaperSnapshot:
     return PaperSnapshot.model_validate_json(stored)
 
 
+def _list(stored: str) -> list:
+    """A stored JSON list; most summaries have no TOC and cite nothing, so skip parsing "[]"."""
+    return [] if stored == "[]" else orjson.loads(stored)
+
+
 def _summary(row: sqlite3.Row) -> Summary:
     return Summary(
         id=row["id"],
@@ -172,11 +179,11 @@ def _summary(row: sqlite3.Row) -> Summary:
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         version=row["version"],
-        toc=tuple(TocEntry(level, anchor, text) for level, anchor, text in json.loads(row["toc"])),
+        toc=tuple(TocEntry(level, anchor, text) for level, anchor, text in _list(row["toc"])),
         words=row["words"],
         reading_minutes=row["reading_minutes"],
-        citations=tuple(json.loads(row["citations"])),
-        cited=tuple((k, p, t) for k, p, t in json.loads(row["cited"])),
+        citations=tuple(_list(row["citations"])),
+        cited=tuple((k, p, t) for k, p, t in _list(row["cited"])),
     )
 
 
