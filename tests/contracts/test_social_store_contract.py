@@ -6,8 +6,6 @@ when, claims with leases and the attempt log, pauses, pacing counts and the outb
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -17,54 +15,26 @@ from backbone.ids import new_id
 from services.social.domain.model import Attempt, Post
 from services.social.handlers import plan_posts
 from services.social.ports import StaleWrite
-from tests.engines import unique_prefix
+from tests.contracts.stores import backend_fixture, first_store  # noqa: F401 (fixtures)
 
 NOW = 1_750_000_000.0
 LEASE = 60.0
 LIVE = {"twitter": True, "facebook": True}
 
 
-@dataclass
-class Backend:
-    kind: str
-    open: Callable[[], Awaitable]  # another started handle on the same data (a second process)
+def _sqlite(tmp_path):
+    from services.social.adapters.sqlite import SqliteSocialStore
+
+    return SqliteSocialStore(tmp_path / "social.db")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.engine("mongo"))])
-async def backend(request, tmp_path):
-    """Each backend over its own empty database (dropped after), opened as often as a test needs."""
-    if request.param == "sqlite":
-        from services.social.adapters.sqlite import SqliteSocialStore
+def _mongo(url, database):
+    from services.social.adapters.mongo import MongoSocialStore
 
-        def new():
-            return SqliteSocialStore(tmp_path / "social.db")
-    else:
-        from services.social.adapters.mongo import MongoSocialStore
-
-        url, database = request.getfixturevalue("mongodb_url"), unique_prefix("social") + "db"
-
-        def new():
-            return MongoSocialStore(url, database)
-    opened = []
-
-    async def open_store():
-        store = new()
-        await store.start()
-        opened.append(store)
-        return store
-
-    try:
-        yield Backend(request.param, open_store)
-    finally:
-        if opened and request.param == "mongo":
-            await opened[0].drop()
-        for store in opened:
-            await store.close()
+    return MongoSocialStore(url, database)
 
 
-@pytest.fixture
-async def store(backend):
-    return await backend.open()
+backend = backend_fixture("social", _sqlite, _mongo)
 
 
 # -- factories ----------------------------------------------------------------------------

@@ -6,8 +6,6 @@ listings, counts, the papers replica, and exactly one outbox entry per committed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,52 +23,24 @@ from backbone.ids import new_id
 from services.summaries.domain.model import Comment, Summary
 from services.summaries.domain.outline import TocEntry
 from services.summaries.ports import DuplicateSummary, StaleWrite
-from tests.engines import unique_prefix
+from tests.contracts.stores import backend_fixture, first_store  # noqa: F401 (fixtures)
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-@dataclass
-class Backend:
-    kind: str
-    open: Callable[[], Awaitable]  # another started handle on the same data (a second process)
+def _sqlite(tmp_path):
+    from services.summaries.adapters.sqlite import SqliteSummariesStore
+
+    return SqliteSummariesStore(tmp_path / "summaries.db")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.engine("mongo"))])
-async def backend(request, tmp_path):
-    """Each backend over its own empty database (dropped after), opened as often as a test needs."""
-    if request.param == "sqlite":
-        from services.summaries.adapters.sqlite import SqliteSummariesStore
+def _mongo(url, database):
+    from services.summaries.adapters.mongo import MongoSummariesStore
 
-        def new():
-            return SqliteSummariesStore(tmp_path / "summaries.db")
-    else:
-        from services.summaries.adapters.mongo import MongoSummariesStore
-
-        url, database = request.getfixturevalue("mongodb_url"), unique_prefix("summaries") + "db"
-
-        def new():
-            return MongoSummariesStore(url, database)
-    opened = []
-
-    async def open_store():
-        store = new()
-        await store.start()
-        opened.append(store)
-        return store
-
-    try:
-        yield Backend(request.param, open_store)
-    finally:
-        if opened and request.param == "mongo":
-            await opened[0].drop()
-        for store in opened:
-            await store.close()
+    return MongoSummariesStore(url, database)
 
 
-@pytest.fixture
-async def store(backend):
-    return await backend.open()
+backend = backend_fixture("summaries", _sqlite, _mongo)
 
 
 # -- factories ----------------------------------------------------------------------------
