@@ -161,29 +161,34 @@ def _list(stored: str) -> list:
 
 
 def _summary(row: sqlite3.Row) -> Summary:
+    """A row selected as `_COLUMNS`, unpacked by position (on list reads, looking up ~26
+    columns by name cost more than building the summary)."""
+    (_paper_id, paper, _paper_version, _venue_key, _year, author_id, author_username, body, body_html,
+     renderer_version, visibility, anonymous, hidden, deleted, score, revision, comment_count, created_at,
+     updated_at, toc, words, reading_minutes, citations, cited, version, summary_id) = row
     return Summary(
-        id=row["id"],
-        paper=_paper(row["paper"]),
-        author_id=row["author_id"],
-        author_username=row["author_username"],
-        body=row["body"],
-        body_html=row["body_html"],
-        renderer_version=row["renderer_version"],
-        visibility=row["visibility"],
-        anonymous=bool(row["anonymous"]),
-        hidden=bool(row["hidden"]),
-        deleted=bool(row["deleted"]),
-        score=row["score"],
-        revision=row["revision"],
-        comment_count=row["comment_count"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        version=row["version"],
-        toc=tuple(TocEntry(level, anchor, text) for level, anchor, text in _list(row["toc"])),
-        words=row["words"],
-        reading_minutes=row["reading_minutes"],
-        citations=tuple(_list(row["citations"])),
-        cited=tuple((k, p, t) for k, p, t in _list(row["cited"])),
+        id=summary_id,
+        paper=_paper(paper),
+        author_id=author_id,
+        author_username=author_username,
+        body=body,
+        body_html=body_html,
+        renderer_version=renderer_version,
+        visibility=visibility,
+        anonymous=bool(anonymous),
+        hidden=bool(hidden),
+        deleted=bool(deleted),
+        score=score,
+        revision=revision,
+        comment_count=comment_count,
+        created_at=datetime.fromisoformat(created_at),
+        updated_at=datetime.fromisoformat(updated_at),
+        version=version,
+        toc=tuple(TocEntry(level, anchor, text) for level, anchor, text in _list(toc)),
+        words=words,
+        reading_minutes=reading_minutes,
+        citations=tuple(_list(citations)),
+        cited=tuple((k, p, t) for k, p, t in _list(cited)),
     )
 
 
