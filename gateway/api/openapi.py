@@ -100,6 +100,7 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("post", "/api/v1/auth/login"): (200, LoginRead),
     ("post", "/api/v1/auth/logout"): (204, None),
     ("get", "/api/v1/me"): (200, UserRead),
+    ("patch", "/api/v1/me"): (200, UserRead),
     ("get", "/api/v1/me/tokens"): (200, list[TokenRead]),
     ("post", "/api/v1/me/tokens"): (201, NewTokenRead),
     ("delete", "/api/v1/me/tokens/{token_id}"): (204, None),

@@ -23,7 +23,7 @@ from gateway.api.deps import (
     state,
     viewer_of,
 )
-from gateway.identity.service import LoginIn, SignupIn, TokenIn
+from gateway.identity.service import LoginIn, ProfileIn, SignupIn, TokenIn
 from gateway.identity.store import User
 
 PageQ = Annotated[int, Query(ge=1, le=100_000)]
@@ -116,6 +116,11 @@ def router() -> APIRouter:
     @r.get("/me")
     async def me(session: CurrentSession):
         return json_response(_user_json(session.user))
+
+    @r.patch("/me")
+    async def update_me(request: Request, data: ProfileIn, session: Writer):
+        """Change your display name (the username stays)."""
+        return json_response(_user_json(await state(request).identity.change_display_name(session.user, data)))
 
     @r.post("/me/tokens", status_code=201)
     async def create_token(request: Request, data: TokenIn, session: Writer):

@@ -91,6 +91,10 @@ class MongoIdentityStore(MongoStore):
         async with self.write_lock:  # the document carries the outbox the relay rewrites
             await self.db[USERS].update_one({"_id": user_id}, {"$set": {"roles": sorted(roles)}})
 
+    async def set_display_name(self, user_id: str, display_name: str) -> None:
+        async with self.write_lock:
+            await self.db[USERS].update_one({"_id": user_id}, {"$set": {"display_name": display_name}})
+
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         async with self.write_lock:
             await self.db[USERS].update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})

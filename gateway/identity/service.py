@@ -4,6 +4,7 @@ event loop; tokens are random and stored only as SHA-256 hashes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import time
 from typing import Annotated
@@ -23,13 +24,18 @@ Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class SignupIn(Strict):
     username: Username
     email: Email
     password: Password
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    display_name: DisplayName | None = None
+
+
+class ProfileIn(Strict):
+    display_name: DisplayName
 
 
 class LoginIn(Strict):
@@ -96,6 +102,12 @@ class IdentityService:
         password_hash = await asyncio.to_thread(self.hasher.hash, new_password)
         await self.store.set_password_hash(user.id, password_hash)
         return await self.store.revoke_sessions(user.id, keep=keep_session)
+
+    async def change_display_name(self, user: User, data: ProfileIn) -> User:
+        """The name shown beside the username. Only the gateway shows it (summaries carry the
+        username), so no other service needs to hear of the change."""
+        await self.store.set_display_name(user.id, data.display_name)
+        return dataclasses.replace(user, display_name=data.display_name)
 
     async def login(self, data: LoginIn) -> str:
         user = await self.verify_password(data.username, data.password)

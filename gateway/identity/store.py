@@ -129,6 +129,10 @@ class IdentityStore(SqliteStore):
         with transaction(self.conn):
             self.conn.execute("UPDATE users SET roles=? WHERE id=?", (",".join(sorted(roles)), user_id))
 
+    async def set_display_name(self, user_id: str, display_name: str) -> None:
+        with transaction(self.conn):
+            self.conn.execute("UPDATE users SET display_name=? WHERE id=?", (display_name, user_id))
+
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         with transaction(self.conn):
             self.conn.execute("UPDATE users SET password_hash=? WHERE id=?", (password_hash, user_id))

@@ -36,6 +36,7 @@ NOTICES = {
     "voted": "Your vote is counted.",
     "registered": "The paper is registered.",
     "password": "Your password is changed.",
+    "profile": "Your display name is changed.",
     "revoked": "The token is revoked.",
     "retried": "The post is queued again.",
     "exists": "You already have a summary of this paper: edit it here.",

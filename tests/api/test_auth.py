@@ -129,3 +129,21 @@ async def test_token_routes_need_a_signed_in_user(platform):
     assert_problem(await platform.client.post("/api/v1/me/tokens", json={"name": "x"}), 401)
     assert_problem(await platform.client.delete("/api/v1/me/tokens/whatever"), 401)
     assert_problem(await platform.client.post("/api/v1/auth/logout"), 401)
+
+
+async def test_a_user_changes_their_display_name_and_only_theirs(platform):
+    ada, bob = await platform.user(), await platform.user()
+    r = await platform.client.patch("/api/v1/me", json={"display_name": "  Ada L.  "}, headers=ada["headers"])
+    assert r.status_code == 200 and r.json()["display_name"] == "Ada L."  # trimmed
+    assert (await platform.client.get("/api/v1/me", headers=ada["headers"])).json()["display_name"] == "Ada L."
+    assert (await platform.client.get("/api/v1/me", headers=bob["headers"])).json()["display_name"] != "Ada L."
+
+    for bad in ("", "   ", "x" * 101):
+        r = await platform.client.patch("/api/v1/me", json={"display_name": bad}, headers=ada["headers"])
+        assert_problem(r, 422, "display_name")
+    r = await platform.client.patch("/api/v1/me", json={"display_name": "Ada", "username": "eve"},
+                                    headers=ada["headers"])
+    assert_problem(r, 422, "username")  # the username cannot be changed here
+    assert (await platform.client.get("/api/v1/me", headers=ada["headers"])).json()["display_name"] == "Ada L."
+    r = await platform.client.patch("/api/v1/me", json={"display_name": "Nobody"})
+    assert r.status_code == 401

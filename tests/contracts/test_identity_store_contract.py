@@ -118,13 +118,15 @@ async def test_users_after_walks_every_user_in_id_order(store):
     assert await store.users_after(None, 0) == []
 
 
-async def test_roles_and_password_hashes_can_be_changed(store):
+async def test_roles_password_hashes_and_display_names_can_be_changed(store):
     user = await add(store, make_user())
     other = await add(store, make_user())
     await store.set_roles(user.id, frozenset({"member", "admin", "moderator"}))
     await store.set_password_hash(user.id, "$argon2id$new")
+    await store.set_display_name(user.id, "Ada L.")
     changed = await store.user_by_id(user.id)
     assert changed.roles == {"member", "admin", "moderator"} and changed.password_hash == "$argon2id$new"
+    assert changed.display_name == "Ada L."
     assert (changed.username, changed.email, changed.created_at) == (user.username, user.email, user.created_at)
     assert await store.user_by_id(other.id) == other
     # Changing a user queues no event (only the sign-up does).

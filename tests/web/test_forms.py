@@ -220,6 +220,13 @@ async def test_settings_change_password_and_api_tokens(platform, web):
     assert (await other.log_in(member.username)).status_code == 401
     assert (await other.log_in(member.username, "a new secret 1")).status_code == 303
 
+    r = await member.post("/settings/profile", {"display_name": ""}, from_page="/settings")
+    assert r.status_code == 422 and "1 to 100 characters" in r.text
+    r = await member.post("/settings/profile", {"display_name": "Renamed <b>Member</b>"}, from_page="/settings")
+    assert location(r) == "/settings?done=profile"
+    settings = await member.page("/settings")
+    assert 'value="Renamed &lt;b&gt;Member&lt;/b&gt;"' in settings and "<b>Member</b>" not in settings
+
     r = await member.post("/settings/tokens", {"name": "my script"}, from_page="/settings")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     secret = re.search(r'<code class="token" id="new-token">([^<]+)</code>', r.text).group(1)

@@ -1,4 +1,4 @@
-"""Signing up, in and out; settings: password and personal API tokens."""
+"""Signing up, in and out; settings: display name, password and personal API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from backbone.errors import Conflict, Invalid, RateLimited, Unauthorized
 from gateway.api.deps import client_address, state
-from gateway.identity.service import LoginIn, Password, SignupIn, TokenIn
+from gateway.identity.service import LoginIn, Password, ProfileIn, SignupIn, TokenIn
 from gateway.web.forms import domain_errors, errors_of, text
 from gateway.web.render import page
 from gateway.web.routes.base import WebRoute, redirect, with_notice
@@ -110,6 +110,21 @@ def router() -> APIRouter:
     async def settings(request: Request):
         who = await visitor(request)
         return await settings_page(request, who)
+
+    @r.post("/settings/profile")
+    async def change_profile(request: Request):
+        who = await visitor(request)
+        session = who.require_user()
+        form = await checked_form(request, who)
+        try:
+            data = ProfileIn(display_name=text(form, "display_name"))
+        except ValidationError:
+            return await settings_page(request, who, status=422,
+                                       errors={"display_name": "A display name has 1 to 100 characters."})
+        gw = state(request)
+        gw.write_limiter.hit(session.user.id, "writes")
+        await gw.identity.change_display_name(session.user, data)
+        return redirect(with_notice("/settings", "profile"))
 
     @r.post("/settings/password")
     async def change_password(request: Request):
