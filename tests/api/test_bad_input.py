@@ -352,3 +352,19 @@ async def test_bad_login_and_token_requests(platform):
     assert_problem(await c.post("/api/v1/me/tokens", json={"name": "ci", "scopes": ["all"]}, headers=ada["headers"]),
                    422, "scopes")
     assert (await c.get("/api/v1/me/tokens", headers=ada["headers"])).json() == []
+
+
+async def test_control_characters_in_text_fields_are_refused_naming_the_field(platform):
+    ada = await platform.user()
+    r = await platform.client.post("/api/v1/papers", json={"title": "Bell\x07", "authors": ["A. Author"]},
+                                   headers=ada["headers"])
+    assert_problem(r, 422, "title")
+    r = await platform.client.post("/api/v1/papers", json={"title": "Fine", "authors": ["NUL\x00"]},
+                                   headers=ada["headers"])
+    assert_problem(r, 422, "authors")
+    paper = await platform.paper(ada)
+    r = await platform.client.post(f"/api/v1/papers/{paper['id']}/summaries",
+                                   json={"body": "Tabs\tand\nline breaks\r\nare fine."}, headers=ada["headers"])
+    assert r.status_code == 201, r.text
+    listed = await platform.client.get("/api/v1/papers", params={"size": 100})
+    assert all("\x07" not in p["title"] for p in listed.json()["items"])  # nothing was stored
