@@ -40,6 +40,21 @@ async def _preview_html(request: Request, body: str) -> str:
     return (await state(request).summaries.preview(body)).html
 
 
+def _wants_preview(form) -> bool:
+    """The editor's Preview button (no JavaScript): render the draft, store nothing."""
+    return text(form, "action") == "preview"
+
+
+async def _previewed(request: Request, form, fields: dict) -> tuple[str | None, dict[str, str]]:
+    """(the draft's HTML, errors) when the Preview button was pressed, else (None, {})."""
+    if not _wants_preview(form):
+        return None, {}
+    try:
+        return await _preview_html(request, fields["body"]), {}
+    except Invalid as exc:
+        return None, domain_errors(exc)
+
+
 def router() -> APIRouter:
     r = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -106,14 +121,8 @@ def router() -> APIRouter:
         gw = state(request)
         paper = await gw.papers.get(paper_id)
         fields = _summary_fields(form)
-        errors: dict[str, str] = {}
-        preview = None
-        if text(form, "action") == "preview":
-            try:
-                preview = await _preview_html(request, fields["body"])
-            except Invalid as exc:
-                errors = domain_errors(exc)
-        else:
+        preview, errors = await _previewed(request, form, fields)
+        if not _wants_preview(form):
             try:
                 data = SummaryCreate(**fields)
                 _writer(request, who)
@@ -150,14 +159,8 @@ def router() -> APIRouter:
         form = await checked_form(request, who)
         gw = state(request)
         fields = _summary_fields(form)
-        errors: dict[str, str] = {}
-        preview = None
-        if text(form, "action") == "preview":
-            try:
-                preview = await _preview_html(request, fields["body"])
-            except Invalid as exc:
-                errors = domain_errors(exc)
-        else:
+        preview, errors = await _previewed(request, form, fields)
+        if not _wants_preview(form):
             try:
                 data = SummaryUpdate(**fields)
                 _writer(request, who)
