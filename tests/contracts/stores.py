@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,3 +56,29 @@ def backend_fixture(tag: str, sqlite: Callable[[Path], object], mongo: Callable[
 async def first_store(backend):
     """A started, empty store of each backend."""
     return await backend.open()
+
+
+async def relayed_while(store, writes: Awaitable) -> tuple[object, list]:
+    """Run `writes` while a relay drains the store's outbox as `OutboxRelay` does; returns
+    (what `writes` returned, every envelope the relay took, in the order it took them)."""
+    published: list = []
+    writing = True
+
+    async def relay() -> None:
+        outbox = store.outbox()
+        while True:
+            finished = not writing  # read before looking: a write committed meanwhile is seen next time
+            batch = await outbox.pending(100)
+            published.extend(envelope for _, envelope in batch)
+            await outbox.remove([marker for marker, _ in batch])
+            if not batch and finished:
+                return
+            await asyncio.sleep(0)
+
+    relaying = asyncio.create_task(relay())
+    try:
+        result = await writes
+    finally:
+        writing = False
+        await relaying
+    return result, published

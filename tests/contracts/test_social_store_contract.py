@@ -15,7 +15,7 @@ from backbone.ids import new_id
 from services.social.domain.model import Attempt, Post
 from services.social.handlers import plan_posts
 from services.social.ports import StaleWrite
-from tests.contracts.stores import backend_fixture, first_store  # noqa: F401 (fixtures)
+from tests.contracts.stores import backend_fixture, first_store, relayed_while  # noqa: F401 (fixtures)
 
 NOW = 1_750_000_000.0
 LEASE = 60.0
@@ -334,18 +334,6 @@ async def test_list_filters_pages_and_counts_newest_first(store):
 
 async def test_sends_recorded_while_the_relay_drains_keep_every_event(store):
     posts = [(await posts_of(store, make_state(), channels={"twitter": True}))["twitter"] for _ in range(6)]
-    published, writing = [], True
-
-    async def relay():
-        outbox = store.outbox()
-        while True:
-            batch = await outbox.pending(100)
-            published.extend(envelope for _, envelope in batch)
-            await outbox.remove([marker for marker, _ in batch])
-            if not batch and not writing:
-                return
-            await asyncio.sleep(0)
-
     async def send(post: Post) -> Post:
         """Three transient failures, then success; every outcome queues an event here."""
         for n in range(4):
@@ -358,12 +346,7 @@ async def test_sends_recorded_while_the_relay_drains_keep_every_event(store):
             await asyncio.sleep(0)
         return post
 
-    relaying = asyncio.create_task(relay())
-    try:
-        finished = await asyncio.gather(*(send(p) for p in posts))
-    finally:
-        writing = False
-        await relaying
+    finished, published = await relayed_while(store, asyncio.gather(*(send(p) for p in posts)))
     assert sorted((e.aggregate_id, e.aggregate_version) for e in published) == sorted(
         (p.id, p.version - 2 * n) for p in finished for n in range(4))
     for post in finished:

@@ -23,7 +23,7 @@ from backbone.ids import new_id
 from services.summaries.domain.model import Comment, Summary
 from services.summaries.domain.outline import TocEntry
 from services.summaries.ports import DuplicateSummary, StaleWrite
-from tests.contracts.stores import backend_fixture, first_store  # noqa: F401 (fixtures)
+from tests.contracts.stores import backend_fixture, first_store, relayed_while  # noqa: F401 (fixtures)
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -473,25 +473,9 @@ async def vote_until_committed(store, user: str, value: int, summary_id: str) ->
 
 async def test_concurrent_votes_all_count_while_the_relay_drains_the_outbox(store):
     summary = await publish(store, make_summary())
-    published, writing = [], True
-
-    async def relay():
-        outbox = store.outbox()
-        while True:
-            batch = await outbox.pending(100)
-            published.extend(envelope for _, envelope in batch)
-            await outbox.remove([marker for marker, _ in batch])
-            if not batch and not writing:
-                return
-            await asyncio.sleep(0)
-
-    relaying = asyncio.create_task(relay())
     voters = [f"v{n}" for n in range(12)]
-    try:
-        await asyncio.gather(*(vote_until_committed(store, v, 1, summary.id) for v in voters))
-    finally:
-        writing = False
-        await relaying
+    _, published = await relayed_while(
+        store, asyncio.gather(*(vote_until_committed(store, v, 1, summary.id) for v in voters)))
 
     got = await store.get(summary.id)
     assert (got.score, got.version) == (12, 13)
