@@ -43,7 +43,9 @@ class Consumer(Protocol):
         """Commit the group's position past these records (per topic and partition)."""
 
     async def seek(self, topic: str, offset: int, partition: int = 0) -> None:
-        """Move this consumer's position so the next poll starts at `offset`."""
+        """Move this consumer's position so the next poll starts at `offset`. Only `commit`
+        makes a position the group's for sure: Kafka moves this member alone, in memory (the
+        SQLite adapter happens to commit as well)."""
 
     async def seek_to_beginning(self) -> None: ...
 
