@@ -34,7 +34,6 @@ import os
 import platform
 import random
 import shutil
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -48,6 +47,7 @@ from rich.console import Console
 
 from bench.corpus import Corpus
 from bench.load import percentile
+from bench.output import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "load.json"
@@ -490,11 +490,7 @@ async def run(opts) -> dict:
 
 def main(argv=None) -> None:
     opts = parse_args(argv)
-    result = uvloop.run(run(opts))
-    opts.output.parent.mkdir(parents=True, exist_ok=True)
-    text = orjson.dumps(result, option=orjson.OPT_INDENT_2).decode()
-    opts.output.write_text(text + "\n")
-    sys.stdout.write(text + "\n")
+    emit(uvloop.run(run(opts)), opts.output)
 
 
 if __name__ == "__main__":

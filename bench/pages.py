@@ -28,12 +28,12 @@ import typing
 from pathlib import Path
 
 import aiohttp
-import orjson
 import uvloop
 from rich.console import Console
 
 from bench.corpus import Corpus
 from bench.load import percentile
+from bench.output import emit
 from bench.processes import ProcessGroup, clean_env, free_port
 from shortscience.cli import SERVICES
 
@@ -266,11 +266,7 @@ async def run(opts) -> dict:
 
 def main(argv=None) -> None:
     opts = parse_args(argv)
-    result = uvloop.run(run(opts))
-    opts.output.parent.mkdir(parents=True, exist_ok=True)
-    text = orjson.dumps(result, option=orjson.OPT_INDENT_2).decode()
-    opts.output.write_text(text + "\n")
-    sys.stdout.write(text + "\n")
+    emit(uvloop.run(run(opts)), opts.output)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from bench.corpus import Corpus
+from bench.output import emit
 from shortscience.portability import FORMAT, FORMAT_VERSION, KINDS, export_all, restore_all
 
 
@@ -86,8 +86,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.portability", description=__doc__.splitlines()[0])
     p.add_argument("--summaries", type=int, default=100_000)
     opts = p.parse_args(argv)
-    result = asyncio.run(run(opts.summaries))
-    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    emit(asyncio.run(run(opts.summaries)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import aiohttp
-import orjson
 import uvloop
 from rich.console import Console
 from rich.table import Table
@@ -29,6 +28,7 @@ from rich.table import Table
 from bench import topologies
 from bench.cpu import CpuMeter
 from bench.load import RunStats, measure
+from bench.output import emit
 from bench.seed import seed
 
 TARGETS = {
@@ -221,10 +221,7 @@ def cli(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"bench: failed: {exc}", file=sys.stderr)
         return 1
-    text = orjson.dumps(out, option=orjson.OPT_INDENT_2).decode()
-    opts.output.parent.mkdir(parents=True, exist_ok=True)
-    opts.output.write_text(text + "\n")
-    print(text)
+    emit(out, opts.output)
     print_summary(out)
     return 0
 

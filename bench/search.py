@@ -33,13 +33,13 @@ import typing
 from pathlib import Path
 
 import aiohttp
-import orjson
 import uvloop
 from rich.console import Console
 
 from backbone.runtime import make_event_log
 from bench.corpus import QUERY_KINDS, Corpus
 from bench.load import percentile
+from bench.output import emit
 from bench.processes import ProcessGroup, clean_env, free_port
 from bench.topologies import allinone, distributed_env
 from shortscience.cli import SERVICES
@@ -330,9 +330,7 @@ def baseline_app():
 def main(argv=None) -> None:
     opts = parse_args(argv)
     result = uvloop.run(run(opts))
-    opts.output.parent.mkdir(parents=True, exist_ok=True)
-    opts.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    emit(result, opts.output)
     if "targets" in result:
         missed = [name for name, t in result["targets"].items() if not t["met"]]
         console.print("search targets: " + ("all met" if not missed else "missed: " + ", ".join(missed)))
