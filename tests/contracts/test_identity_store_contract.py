@@ -234,3 +234,27 @@ async def test_mongo_two_processes_signing_up_one_username_let_exactly_one_succe
         await one.drop()
         await one.close()
         await two.close()
+
+
+async def test_revoke_sessions_keeps_the_named_session_personal_tokens_and_other_users(store):
+    users = []
+    for name in ("owner", "bystander"):
+        user = User(new_id(), name, f"{name}@example.org", name, "$argon2id$fake", frozenset({"member"}), time.time())
+        await store.add_user(user, UserRegistered(user_id=user.id, username=name, display_name=name))
+        users.append(user)
+    owner, bystander = users
+    secrets = {}
+    for label, user, kind in (("kept", owner, "session"), ("other", owner, "session"), ("api", owner, "api"),
+                              ("bystander", bystander, "session")):
+        now = time.time()
+        token = Token(new_id(), user.id, kind, label, now, now + 3600 if kind == "session" else None, None)
+        await store.add_token(token, f"secret-{label}")
+        secrets[label] = token
+
+    assert await store.revoke_sessions(owner.id, keep=secrets["kept"].id) == 1
+
+    live = {label for label in secrets if await store.user_for_token(f"secret-{label}") is not None}
+    assert live == {"kept", "api", "bystander"}
+    assert await store.revoke_sessions(owner.id) == 1  # without `keep`: every session
+    assert await store.user_for_token("secret-kept") is None
+    assert await store.user_for_token("secret-api") is not None
